@@ -1,0 +1,1 @@
+package org.compress.bench; public class Placeholder {}

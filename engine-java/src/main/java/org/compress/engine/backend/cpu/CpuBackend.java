@@ -1,0 +1,54 @@
+// The CPU backend: host arrays and plain-Java ops. It is the readable reference every GPU op is tested
+// against, and the fallback where no GPU is usable.
+package org.compress.engine.backend.cpu;
+
+import org.compress.engine.backend.Backend;
+import org.compress.engine.backend.MemoryStats;
+import org.compress.engine.ops.ConvolutionOp;
+import org.compress.engine.ops.ElementwiseOps;
+import org.compress.engine.ops.GemmOp;
+import org.compress.engine.ops.NormalizeOp;
+import org.compress.engine.tensor.CpuStorage;
+import org.compress.engine.tensor.DType;
+import org.compress.engine.tensor.Device;
+import org.compress.engine.tensor.MemoryFormat;
+import org.compress.engine.tensor.Tensor;
+
+public final class CpuBackend implements Backend {
+    private final ElementwiseOps elementwise = new CpuElementwise();
+    private final GemmOp gemm = new CpuGemm();
+    private final NormalizeOp normalize = new CpuNormalize();
+    private final ConvolutionOp convolution = new CpuConvolution();
+
+    @Override public String name() { return "cpu"; }
+
+    @Override public Device device() { return Device.CPU; }
+
+    @Override public Tensor empty(DType dtype, MemoryFormat format, int... shape) {
+        return new Tensor(new CpuStorage(dtype, Tensor.numel(shape)), 0, dtype, format, shape, true);
+    }
+
+    @Override public Tensor upload(Tensor host) {
+        Tensor t = empty(host.dtype(), host.format(), host.shape());
+        elementwise.copy(host, t);
+        return t;
+    }
+
+    @Override public Tensor download(Tensor t) { return upload(t); }
+
+    @Override public ElementwiseOps elementwise() { return elementwise; }
+
+    @Override public GemmOp gemm() { return gemm; }
+
+    @Override public NormalizeOp normalize() { return normalize; }
+
+    @Override public ConvolutionOp convolution() { return convolution; }
+
+    @Override public void synchronize() { /* CPU ops complete before they return */ }
+
+    @Override public MemoryStats memoryStats() { return MemoryStats.NONE; }
+
+    @Override public void close() { /* nothing held */ }
+
+    @Override public String toString() { return "CpuBackend"; }
+}

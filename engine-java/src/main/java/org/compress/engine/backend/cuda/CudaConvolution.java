@@ -1,0 +1,120 @@
+// cuDNN convolution forward. For each distinct (shapes, formats, geometry) a plan is built once: descriptors,
+// the fastest algorithm from cudnnFindConvolutionForwardAlgorithm, and its workspace from the caching
+// allocator; later calls with the same shapes reuse it and allocate nothing. FP32 data runs with
+// CUDNN_FMA_MATH (no TF32 rounding), so it matches the CPU reference to fp32 accuracy.
+package org.compress.engine.backend.cuda;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.cuda.cudnn.cudnnConvolutionFwdAlgoPerf_t;
+import org.bytedeco.cuda.cudnn.cudnnConvolutionStruct;
+import org.bytedeco.cuda.cudnn.cudnnFilterStruct;
+import org.bytedeco.cuda.cudnn.cudnnTensorStruct;
+import org.bytedeco.cuda.global.cudnn;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.compress.engine.ops.Conv2dParams;
+import org.compress.engine.ops.ConvolutionOp;
+import org.compress.engine.tensor.MemoryFormat;
+import org.compress.engine.tensor.Tensor;
+
+final class CudaConvolution implements ConvolutionOp, AutoCloseable {
+    private static final Native.Library CUDNN = Native.Library.CUDNN;
+
+    private final CudaBackend cuda;
+    private final Map<List<Object>, Plan> plans = new HashMap<>();
+    private final FloatPointer one = new FloatPointer(1f);
+    private final FloatPointer zero = new FloatPointer(0f);
+
+    CudaConvolution(CudaBackend cuda) { this.cuda = cuda; }
+
+    private static final class Plan implements AutoCloseable {
+        final cudnnTensorStruct x = new cudnnTensorStruct();
+        final cudnnTensorStruct y = new cudnnTensorStruct();
+        final cudnnTensorStruct bias = new cudnnTensorStruct();
+        final cudnnFilterStruct w = new cudnnFilterStruct();
+        final cudnnConvolutionStruct conv = new cudnnConvolutionStruct();
+        int algo;
+        DeviceBuffer workspace;
+
+        @Override public void close() {
+            cudnn.cudnnDestroyTensorDescriptor(x);
+            cudnn.cudnnDestroyTensorDescriptor(y);
+            cudnn.cudnnDestroyTensorDescriptor(bias);
+            cudnn.cudnnDestroyFilterDescriptor(w);
+            cudnn.cudnnDestroyConvolutionDescriptor(conv);
+            if (workspace != null) workspace.close();
+        }
+    }
+
+    @Override public synchronized void forward(Tensor x, Tensor w, Tensor bias, Tensor y, Conv2dParams p) {
+        ConvolutionOp.checkForward(x, w, bias, y, p);
+        List<Object> key = List.of(Arrays.toString(x.shape()), x.format(), Arrays.toString(w.shape()), w.format(), y.format(), p);
+        Plan plan = plans.get(key);
+        if (plan == null) {
+            plan = buildPlan(x, w, y, p);
+            plans.put(key, plan);
+        }
+        Pointer ws = plan.workspace == null ? null : DevicePointers.at(plan.workspace.address());
+        long wsBytes = plan.workspace == null ? 0 : plan.workspace.bytes();
+        Native.check(CUDNN, cudnn.cudnnConvolutionForward(cuda.cudnn(), one, plan.x, cuda.pointer(x), plan.w, cuda.pointer(w),
+                plan.conv, plan.algo, ws, wsBytes, zero, plan.y, cuda.pointer(y)), "cudnnConvolutionForward");
+        if (bias != null) {
+            Native.check(CUDNN, cudnn.cudnnAddTensor(cuda.cudnn(), one, plan.bias, cuda.pointer(bias), one, plan.y, cuda.pointer(y)),
+                    "cudnnAddTensor(bias)");
+        }
+    }
+
+    private static int format(MemoryFormat f) {
+        return f == MemoryFormat.CHANNELS_LAST ? cudnn.CUDNN_TENSOR_NHWC : cudnn.CUDNN_TENSOR_NCHW;
+    }
+
+    private Plan buildPlan(Tensor x, Tensor w, Tensor y, Conv2dParams p) {
+        Plan plan = new Plan();
+        int f32 = cudnn.CUDNN_DATA_FLOAT;
+        Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.x), "cudnnCreateTensorDescriptor");
+        Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.y), "cudnnCreateTensorDescriptor");
+        Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.bias), "cudnnCreateTensorDescriptor");
+        Native.check(CUDNN, cudnn.cudnnCreateFilterDescriptor(plan.w), "cudnnCreateFilterDescriptor");
+        Native.check(CUDNN, cudnn.cudnnCreateConvolutionDescriptor(plan.conv), "cudnnCreateConvolutionDescriptor");
+        Native.check(CUDNN, cudnn.cudnnSetTensor4dDescriptor(plan.x, format(x.format()), f32, x.dim(0), x.dim(1), x.dim(2), x.dim(3)),
+                "cudnnSetTensor4dDescriptor(x)");
+        Native.check(CUDNN, cudnn.cudnnSetTensor4dDescriptor(plan.y, format(y.format()), f32, y.dim(0), y.dim(1), y.dim(2), y.dim(3)),
+                "cudnnSetTensor4dDescriptor(y)");
+        Native.check(CUDNN, cudnn.cudnnSetTensor4dDescriptor(plan.bias, cudnn.CUDNN_TENSOR_NCHW, f32, 1, y.dim(1), 1, 1),
+                "cudnnSetTensor4dDescriptor(bias)");
+        Native.check(CUDNN, cudnn.cudnnSetFilter4dDescriptor(plan.w, f32, format(w.format()), w.dim(0), w.dim(1), w.dim(2), w.dim(3)),
+                "cudnnSetFilter4dDescriptor");
+        Native.check(CUDNN, cudnn.cudnnSetConvolution2dDescriptor(plan.conv, p.padH(), p.padW(), p.strideH(), p.strideW(),
+                p.dilationH(), p.dilationW(), cudnn.CUDNN_CROSS_CORRELATION, f32), "cudnnSetConvolution2dDescriptor");
+        Native.check(CUDNN, cudnn.cudnnSetConvolutionGroupCount(plan.conv, p.groups()), "cudnnSetConvolutionGroupCount");
+        Native.check(CUDNN, cudnn.cudnnSetConvolutionMathType(plan.conv, cudnn.CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+        int requested = 8;
+        int[] found = {0};
+        try (cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(requested)) {
+            Native.check(CUDNN, cudnn.cudnnFindConvolutionForwardAlgorithm(cuda.cudnn(), plan.x, plan.w, plan.conv, plan.y,
+                    requested, found, perf), "cudnnFindConvolutionForwardAlgorithm");
+            List<String> tried = new ArrayList<>();
+            for (int i = 0; i < found[0]; i++) {
+                cudnnConvolutionFwdAlgoPerf_t r = perf.getPointer(i);
+                tried.add("algo " + r.algo() + ": status " + r.status());
+                if (r.status() == cudnn.CUDNN_STATUS_SUCCESS) {
+                    plan.algo = r.algo();
+                    plan.workspace = r.memory() > 0 ? cuda.allocator().allocate(r.memory()) : null;
+                    return plan;
+                }
+            }
+            plan.close();
+            throw new CudnnException("cudnnFindConvolutionForwardAlgorithm", cudnn.CUDNN_STATUS_NOT_SUPPORTED,
+                    "no usable algorithm", "for x " + x + ", w " + w + ", " + p + "; tried " + tried);
+        }
+    }
+
+    @Override public synchronized void close() {
+        plans.values().forEach(Plan::close);
+        plans.clear();
+    }
+}

@@ -1,0 +1,73 @@
+// CUDA fill / copy / cast / scale / axpy: our elementwise kernels, cudaMemcpyAsync for copies.
+package org.compress.engine.backend.cuda;
+
+import org.bytedeco.cuda.global.cudart;
+import org.compress.engine.ops.ElementwiseOps;
+import org.compress.engine.tensor.BFloat16;
+import org.compress.engine.tensor.Checks;
+import org.compress.engine.tensor.DType;
+import org.compress.engine.tensor.Float16;
+import org.compress.engine.tensor.ShapeMismatchException;
+import org.compress.engine.tensor.Tensor;
+
+final class CudaElementwise implements ElementwiseOps {
+    private final CudaBackend cuda;
+
+    CudaElementwise(CudaBackend cuda) { this.cuda = cuda; }
+
+    @Override public void fill(Tensor t, float value) {
+        long s = cuda.stream().address();
+        switch (t.dtype()) {
+            case F32 -> Native.check(Native.Library.KERNEL, NativeKernels.fillF32(cuda.address(t), t.numel(), value, s), "fill_f32");
+            case BF16 -> Native.check(Native.Library.KERNEL,
+                    NativeKernels.fillU16(cuda.address(t), t.numel(), BFloat16.fromFloat(value), s), "fill_u16");
+            case F16 -> Native.check(Native.Library.KERNEL,
+                    NativeKernels.fillU16(cuda.address(t), t.numel(), Float16.fromFloat(value), s), "fill_u16");
+            default -> {
+                if (value != 0f) {
+                    throw new UnsupportedOperationException("fill: only zero fills are supported for " + t.dtype() + ", found " + value);
+                }
+                Native.check(Native.Library.CUDA, cudart.cudaMemsetAsync(cuda.pointer(t), 0, t.bytes(), cuda.stream().handle()),
+                        "cudaMemsetAsync");
+            }
+        }
+    }
+
+    @Override public void copy(Tensor src, Tensor dst) {
+        if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
+            throw new ShapeMismatchException("copy: expected the same dtype and element count, found " + src + " -> " + dst);
+        }
+        Native.check(Native.Library.CUDA, cudart.cudaMemcpyAsync(cuda.pointer(dst), cuda.pointer(src), src.bytes(),
+                cudart.cudaMemcpyDeviceToDevice, cuda.stream().handle()), "cudaMemcpyAsync(D2D)");
+    }
+
+    @Override public void cast(Tensor src, Tensor dst) {
+        Checks.sameShape("cast", src, dst);
+        if (src.dtype() == dst.dtype()) {
+            copy(src, dst);
+            return;
+        }
+        int kind;
+        if (src.dtype() == DType.F32 && dst.dtype() == DType.BF16) kind = 0;
+        else if (src.dtype() == DType.BF16 && dst.dtype() == DType.F32) kind = 1;
+        else if (src.dtype() == DType.F32 && dst.dtype() == DType.F16) kind = 2;
+        else if (src.dtype() == DType.F16 && dst.dtype() == DType.F32) kind = 3;
+        else throw new ShapeMismatchException("cast: supported pairs are F32<->BF16 and F32<->F16, found " + src + " -> " + dst);
+        Native.check(Native.Library.KERNEL, NativeKernels.cast(kind, cuda.address(src), cuda.address(dst), src.numel(),
+                cuda.stream().address()), "cast");
+    }
+
+    @Override public void scale(Tensor x, float alpha) {
+        Checks.dtype("scale x", x, DType.F32);
+        Native.check(Native.Library.KERNEL, NativeKernels.scaleF32(cuda.address(x), x.numel(), alpha, cuda.stream().address()),
+                "scale_f32");
+    }
+
+    @Override public void axpy(float alpha, Tensor x, Tensor y) {
+        Checks.dtype("axpy x", x, DType.F32);
+        Checks.dtype("axpy y", y, DType.F32);
+        Checks.sameShape("axpy", x, y);
+        Native.check(Native.Library.KERNEL, NativeKernels.axpyF32(x.numel(), alpha, cuda.address(x), cuda.address(y),
+                cuda.stream().address()), "axpy_f32");
+    }
+}

@@ -1,0 +1,25 @@
+// `compress`: the command-line entry point (picocli). Subcommands do the work; this class only wires them.
+package org.compress.engine.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+@Command(name = "compress", mixinStandardHelpOptions = true, version = "CompRess Engine 0.1.0",
+        description = "Compress a self-supervised teacher into a small student (CompRess, NeurIPS 2020).",
+        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class})
+public final class CompressCli implements Runnable {
+    @Override public void run() { new CommandLine(this).usage(System.out); }
+
+    /** Runs the CLI and returns its exit code (main() is the only place that exits). */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new CompressCli());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("error: " + e.getMessage());
+            if (Boolean.getBoolean("compress.debug")) e.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    public static void main(String[] args) { System.exit(execute(args)); }
+}

@@ -1,0 +1,36 @@
+// 2-d convolution (cross-correlation, as PyTorch): y = conv(x, w) + bias.
+// x: (N, C, H, W), w: (K, C/groups, R, S), bias: (K) or null, y: (N, K, P, Q). All F32 here.
+package org.compress.engine.ops;
+
+import org.compress.engine.tensor.Checks;
+import org.compress.engine.tensor.DType;
+import org.compress.engine.tensor.ShapeMismatchException;
+import org.compress.engine.tensor.Tensor;
+
+public interface ConvolutionOp {
+    void forward(Tensor x, Tensor w, Tensor bias, Tensor y, Conv2dParams p);
+
+    static void checkForward(Tensor x, Tensor w, Tensor bias, Tensor y, Conv2dParams p) {
+        Checks.rank("conv2d x", x, 4);
+        Checks.rank("conv2d w", w, 4);
+        Checks.dtype("conv2d x", x, DType.F32);
+        Checks.dtype("conv2d w", w, DType.F32);
+        Checks.dtype("conv2d y", y, DType.F32);
+        int c = x.dim(1);
+        int k = w.dim(0);
+        if (c % p.groups() != 0 || k % p.groups() != 0 || w.dim(1) != c / p.groups()) {
+            throw new ShapeMismatchException("conv2d: input has " + c + " channels, weight " + w + " with groups=" + p.groups()
+                    + " expects " + w.dim(1) * p.groups());
+        }
+        int outH = p.outH(x.dim(2), w.dim(2));
+        int outW = p.outW(x.dim(3), w.dim(3));
+        if (outH < 1 || outW < 1) {
+            throw new ShapeMismatchException("conv2d: kernel " + w.dim(2) + "x" + w.dim(3) + " does not fit input " + x);
+        }
+        Checks.shape("conv2d y", y, x.dim(0), k, outH, outW);
+        if (bias != null) {
+            Checks.shape("conv2d bias", bias, k);
+            Checks.dtype("conv2d bias", bias, DType.F32);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds libcompress_native.so (kernels/ + engine-native/ JNI glue) with CMake + nvcc and copies it to $1.
+# Without nvcc or cmake the build is skipped with one message; the CUDA backend then reports itself unavailable.
+set -euo pipefail
+out_dir=${1:?usage: build.sh OUTPUT_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+nvcc_bin=${CUDACXX:-$(command -v nvcc || true)}
+[ -n "$nvcc_bin" ] || { [ -x /usr/local/cuda/bin/nvcc ] && nvcc_bin=/usr/local/cuda/bin/nvcc; } || true
+if [ -z "$nvcc_bin" ] || ! command -v cmake >/dev/null; then
+  echo "[compress-native] SKIPPED: ${nvcc_bin:+cmake}${nvcc_bin:-nvcc} not found; the jar carries no native library and the CUDA backend will report itself unavailable."
+  exit 0
+fi
+if [ -z "${JAVA_HOME:-}" ] && command -v javac >/dev/null; then JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")"); fi
+: "${JAVA_HOME:?JAVA_HOME must point at a JDK (for jni.h)}"
+jdk=$JAVA_HOME; [ -f "$jdk/include/jni.h" ] || jdk=$(dirname "$jdk")   # Maven's java.home may be the JRE inside a JDK
+build_dir=${COMPRESS_NATIVE_BUILD_DIR:-$here/build}
+cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_COMPILER="$nvcc_bin" \
+      -DJNI_HOME="$jdk" -Wno-dev >"$build_dir.cmake.log" 2>&1 || { cat "$build_dir.cmake.log"; exit 1; }
+cmake --build "$build_dir" -j "$(nproc)"
+mkdir -p "$out_dir"
+cp "$build_dir/libcompress_native.so" "$out_dir/"
+echo "[compress-native] built $(ls -l "$out_dir/libcompress_native.so" | awk '{print $5}') bytes -> $out_dir"
