@@ -3,9 +3,12 @@
 // Backends.select() is the one place that chooses between them.
 package org.compress.engine.backend;
 
+import org.compress.engine.ops.CompressLossOp;
 import org.compress.engine.ops.ConvolutionOp;
 import org.compress.engine.ops.ElementwiseOps;
 import org.compress.engine.ops.GemmOp;
+import org.compress.engine.ops.InfoNceOp;
+import org.compress.engine.ops.MemoryBankOp;
 import org.compress.engine.ops.NormalizeOp;
 import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.Device;
@@ -49,6 +52,12 @@ public interface Backend extends AutoCloseable {
     NormalizeOp normalize();
 
     ConvolutionOp convolution();
+
+    CompressLossOp compressLoss();
+
+    InfoNceOp infoNce();
+
+    MemoryBankOp memoryBank();
 
     /** Waits until all work queued on this backend's stream is done. */
     void synchronize();

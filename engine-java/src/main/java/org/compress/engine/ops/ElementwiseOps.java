@@ -18,4 +18,7 @@ public interface ElementwiseOps {
 
     /** y += alpha * x (F32). */
     void axpy(float alpha, Tensor x, Tensor y);
+
+    /** Number of NaN/Inf values in an F32 tensor. Waits for the result (a host synchronisation on the GPU). */
+    long countNonFinite(Tensor x);
 }

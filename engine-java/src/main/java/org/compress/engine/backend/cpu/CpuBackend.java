@@ -4,9 +4,12 @@ package org.compress.engine.backend.cpu;
 
 import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.MemoryStats;
+import org.compress.engine.ops.CompressLossOp;
 import org.compress.engine.ops.ConvolutionOp;
 import org.compress.engine.ops.ElementwiseOps;
 import org.compress.engine.ops.GemmOp;
+import org.compress.engine.ops.InfoNceOp;
+import org.compress.engine.ops.MemoryBankOp;
 import org.compress.engine.ops.NormalizeOp;
 import org.compress.engine.tensor.CpuStorage;
 import org.compress.engine.tensor.DType;
@@ -19,6 +22,9 @@ public final class CpuBackend implements Backend {
     private final GemmOp gemm = new CpuGemm();
     private final NormalizeOp normalize = new CpuNormalize();
     private final ConvolutionOp convolution = new CpuConvolution();
+    private final CompressLossOp compressLoss = new CpuCompressLoss();
+    private final InfoNceOp infoNce = new CpuInfoNce();
+    private final MemoryBankOp memoryBank = new CpuMemoryBank();
 
     @Override public String name() { return "cpu"; }
 
@@ -43,6 +49,12 @@ public final class CpuBackend implements Backend {
     @Override public NormalizeOp normalize() { return normalize; }
 
     @Override public ConvolutionOp convolution() { return convolution; }
+
+    @Override public CompressLossOp compressLoss() { return compressLoss; }
+
+    @Override public InfoNceOp infoNce() { return infoNce; }
+
+    @Override public MemoryBankOp memoryBank() { return memoryBank; }
 
     @Override public void synchronize() { /* CPU ops complete before they return */ }
 

@@ -87,4 +87,13 @@ final class CpuElementwise implements ElementwiseOps {
         int yo = (int) y.offset();
         for (int i = 0; i < x.numel(); i++) ya[yo + i] += alpha * xa[xo + i];
     }
+
+    @Override public long countNonFinite(Tensor x) {
+        Checks.dtype("countNonFinite x", x, DType.F32);
+        float[] a = x.cpuStorage().f32();
+        int off = (int) x.offset();
+        long count = 0;
+        for (int i = 0; i < x.numel(); i++) if (!Float.isFinite(a[off + i])) count++;
+        return count;
+    }
 }

@@ -17,9 +17,12 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.BackendUnavailableException;
 import org.compress.engine.backend.MemoryStats;
+import org.compress.engine.ops.CompressLossOp;
 import org.compress.engine.ops.ConvolutionOp;
 import org.compress.engine.ops.ElementwiseOps;
 import org.compress.engine.ops.GemmOp;
+import org.compress.engine.ops.InfoNceOp;
+import org.compress.engine.ops.MemoryBankOp;
 import org.compress.engine.ops.NormalizeOp;
 import org.compress.engine.tensor.CpuStorage;
 import org.compress.engine.tensor.DType;
@@ -39,10 +42,14 @@ public final class CudaBackend implements Backend {
     private final cublasContext cublasHandle = new cublasContext();
     private final cudnnContext cudnnHandle = new cudnnContext();
     private final DeviceBuffer cublasWorkspace;
+    private final RowMajorBlas blas;
     private final CudaElementwise elementwise;
     private final CudaGemm gemm;
     private final CudaNormalize normalize;
     private final CudaConvolution convolution;
+    private final CompressLossOp compressLoss;
+    private final InfoNceOp infoNce;
+    private final MemoryBankOp memoryBank;
     private boolean closed;
 
     private CudaBackend(int index, CudaDeviceInfo info) {
@@ -58,10 +65,14 @@ public final class CudaBackend implements Backend {
                 DevicePointers.at(cublasWorkspace.address()), CUBLAS_WORKSPACE_BYTES), "cublasSetWorkspace");
         Native.check(Native.Library.CUDNN, cudnn.cudnnCreate(cudnnHandle), "cudnnCreate");
         Native.check(Native.Library.CUDNN, cudnn.cudnnSetStream(cudnnHandle, stream.handle()), "cudnnSetStream");
+        this.blas = new RowMajorBlas(this);
         this.elementwise = new CudaElementwise(this);
         this.gemm = new CudaGemm(this);
         this.normalize = new CudaNormalize(this);
         this.convolution = new CudaConvolution(this);
+        this.compressLoss = new CudaCompressLoss(this);
+        this.infoNce = new CudaInfoNce(this);
+        this.memoryBank = new CudaMemoryBank(this);
     }
 
     /** Opens device {@code index}; throws BackendUnavailableException saying why CUDA cannot run here. */
@@ -84,6 +95,8 @@ public final class CudaBackend implements Backend {
     cublasContext cublas() { return cublasHandle; }
 
     cudnnContext cudnn() { return cudnnHandle; }
+
+    RowMajorBlas blas() { return blas; }
 
     /** Device address of a tensor's first element, after checking it lives on this backend's device. */
     public long address(Tensor t) {
@@ -169,6 +182,12 @@ public final class CudaBackend implements Backend {
     @Override public NormalizeOp normalize() { return normalize; }
 
     @Override public ConvolutionOp convolution() { return convolution; }
+
+    @Override public CompressLossOp compressLoss() { return compressLoss; }
+
+    @Override public InfoNceOp infoNce() { return infoNce; }
+
+    @Override public MemoryBankOp memoryBank() { return memoryBank; }
 
     @Override public void synchronize() { stream.synchronize(); }
 

@@ -70,4 +70,13 @@ final class CudaElementwise implements ElementwiseOps {
         Native.check(Native.Library.KERNEL, NativeKernels.axpyF32(x.numel(), alpha, cuda.address(x), cuda.address(y),
                 cuda.stream().address()), "axpy_f32");
     }
+
+    @Override public long countNonFinite(Tensor x) {
+        Checks.dtype("countNonFinite x", x, DType.F32);
+        try (Tensor count = cuda.empty(DType.I32, 1)) {
+            Native.check(Native.Library.KERNEL, LossKernels.countNonFinite(cuda.address(x), x.numel(), cuda.address(count),
+                    cuda.stream().address()), "count_nonfinite");
+            return cuda.download(count).cpuStorage().i32()[0];
+        }
+    }
 }
