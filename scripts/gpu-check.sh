@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The one prepared GPU call (copied to dist/bin/gpu-check): environment, GPU-tagged tests, kernel lab,
+# JMH benchmarks and the PyTorch peer in the same run, then a report with ratios. Results go to $OUT
+# (the device tool's output folder) or ./gpu-results. Set QUICK=1 for the default shapes only.
+# Exit status: non-zero if the GPU tests or the kernel-lab validation failed.
+set -uo pipefail
+here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+out=${OUT:-$PWD/gpu-results}
+mkdir -p "$out"
+status=0
+step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
+
+# CUDA libraries: the same search as bin/compress (LD_LIBRARY_PATH, /usr/local/cuda, Python nvidia/* wheels).
+for venv in "${VIRTUAL_ENV:-}" /opt/torch/.venv /opt/conda /usr/local /usr; do
+  [ -n "$venv" ] || continue
+  for d in "$venv"/lib/python3*/site-packages/nvidia/*/lib; do [ -d "$d" ] && LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"; done
+done
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64"
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+
+step "environment"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt"
+"$here/bin/compress" info | tee -a "$out/gpu.txt"
+
+step "GPU-tagged tests"
+"$java" --enable-native-access=ALL-UNNAMED -jar "$here"/test-lib/junit-platform-console-standalone-*.jar execute \
+    --class-path "$(ls "$here"/test-lib/compress-engine-*-tests.jar):$(ls "$here"/lib/*.jar | tr '\n' ':')" --select-package org.compress.engine \
+    --include-tag gpu --details=tree --details-theme=ascii --reports-dir "$out/junit" 2>&1 | tee "$out/gpu-tests.txt" \
+    | grep -E "tests (successful|failed|aborted|skipped)|\[X\]|MethodSource|ParameterizedTest|fused max err" | head -200
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+if [ -x "$here/lab/run_all.sh" ]; then
+  step "kernel lab"
+  (cd "$here/lab" && ./run_all.sh) 2>&1 | tee "$out/kernel-lab.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+
+step "JMH benchmarks"
+shapes="256x128000x128x128,256x128000x2048x512,256x128000x2048x2048,256x16384x128x128,256x65536x128x128,256x1048576x128x128"
+[ -n "${QUICK:-}" ] && shapes="256x128000x128x128"
+"$java" --enable-native-access=ALL-UNNAMED -cp "$here/lib/*" org.openjdk.jmh.Main \
+    'CompressLossBenchmark|EnqueueBenchmark|GemmBenchmark|NormalizeBenchmark' \
+    -p shape="$shapes" \
+    -wi 2 -w 500ms -i 3 -r 500ms -f 1 -rf json -rff "$out/jmh.json" 2>&1 | tee "$out/jmh.txt" | grep -E "^\[compress-loss\]|Benchmark|avgt" || true
+
+step "PyTorch peer"
+python3 "$here/peer/compress_loss_peer.py" ${QUICK:+--quick} 2>&1 | tee "$out/peer.jsonl"
+
+step "report"
+python3 "$here/peer/report.py" "$out/jmh.json" "$out/peer.jsonl" "$out/gpu.txt" | tee "$out/report.md"
+exit $status

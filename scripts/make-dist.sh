@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Assembles dist/: everything needed to run the engine, its GPU-tagged tests, the JMH benchmarks, the kernel
+# lab and the PyTorch peer on a GPU host that has Java 17+ but no Maven and no network.
+#   dist/bin/compress            the CLI launcher
+#   dist/bin/gpu-check           GPU tests + benchmarks + kernel lab + PyTorch peer, results to $OUT or ./gpu-results
+#   dist/lib/                    engine jar (with libcompress_native.so inside), runtime jars, JMH
+#   dist/test-lib/               engine test classes, JUnit console launcher
+#   dist/lab/                    kernel-lab binaries (when nvcc was here) and their run script
+#   dist/peer/                   the PyTorch peer scripts and the report generator
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+mvn -B -q -ntp package -DskipTests
+rm -rf dist && mkdir -p dist/bin dist/lib dist/test-lib dist/lab dist/peer
+cp engine-java/target/compress-engine-*-SNAPSHOT.jar dist/lib/
+cp engine-java/target/lib/*.jar dist/lib/
+cp bench/target/compress-bench-*.jar dist/lib/ 2>/dev/null || true
+cp -n bench/target/lib/*.jar dist/lib/
+rm -f dist/lib/compress-engine-*-SNAPSHOT-tests.jar
+cp engine-java/target/compress-engine-*-tests.jar engine-java/target/test-lib/*.jar dist/test-lib/
+cp bin/compress dist/bin/
+cp scripts/gpu-check.sh dist/bin/gpu-check
+cp bench/peer/*.py dist/peer/
+cp bench/report.py dist/peer/
+if command -v nvcc >/dev/null && [ -f kernels/dev/Makefile ]; then
+  make -s -C kernels/dev OUT="$root/dist/lab" >/dev/null && cp kernels/dev/run_all.sh dist/lab/ 2>/dev/null || true
+fi
+chmod +x dist/bin/*
+echo "dist/ assembled: $(du -sh dist | cut -f1)"
