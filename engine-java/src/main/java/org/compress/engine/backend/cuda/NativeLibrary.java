@@ -32,7 +32,21 @@ public final class NativeLibrary {
     }
 
     private static String doLoad() {
+        File file = locate();
         Loader.load(cudart.class);
+        try {
+            System.load(file.getAbsolutePath());
+        } catch (UnsatisfiedLinkError e) {
+            throw new NativeLibraryException("could not load " + file + ": " + e.getMessage(), e);
+        }
+        int[] runtime = {0};
+        cudart.cudaRuntimeGetVersion(runtime);
+        checkCudaMajor(file.toString(), NativeKernels.compiledRuntimeVersion(), runtime[0]);
+        return file.getAbsolutePath();
+    }
+
+    /** The library file: the override if set (it must exist), else the copy extracted from the engine jar. */
+    static File locate() {
         String override = System.getProperty(PROPERTY, System.getenv(ENV));
         File file;
         if (override != null && !override.isBlank()) {
@@ -54,20 +68,16 @@ public final class NativeLibrary {
                 throw new NativeLibraryException("could not extract " + RESOURCE + " from the engine jar: " + e, e);
             }
         }
-        try {
-            System.load(file.getAbsolutePath());
-        } catch (UnsatisfiedLinkError e) {
-            throw new NativeLibraryException("could not load " + file + ": " + e.getMessage(), e);
-        }
-        int compiled = NativeKernels.compiledRuntimeVersion();
-        int[] runtime = {0};
-        cudart.cudaRuntimeGetVersion(runtime);
-        if (compiled / 1000 != runtime[0] / 1000) {
-            throw new NativeLibraryException(file + " was built for CUDA " + CudaVersions.format(compiled)
-                    + " but the CUDA runtime loaded here is " + CudaVersions.format(runtime[0])
+        return file;
+    }
+
+    /** Refuses a library compiled against another CUDA major version than the runtime loaded here. */
+    static void checkCudaMajor(String library, int compiled, int runtime) {
+        if (compiled / 1000 != runtime / 1000) {
+            throw new NativeLibraryException(library + " was built for CUDA " + CudaVersions.format(compiled)
+                    + " but the CUDA runtime loaded here is " + CudaVersions.format(runtime)
                     + "; rebuild it with this CUDA major version");
         }
-        return file.getAbsolutePath();
     }
 
     /** Thrown when the native library is missing, unloadable, or built for another CUDA major version. */
