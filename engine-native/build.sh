@@ -14,8 +14,10 @@ if [ -z "${JAVA_HOME:-}" ] && command -v javac >/dev/null; then JAVA_HOME=$(dirn
 : "${JAVA_HOME:?JAVA_HOME must point at a JDK (for jni.h)}"
 jdk=$JAVA_HOME; [ -f "$jdk/include/jni.h" ] || jdk=$(dirname "$jdk")   # Maven's java.home may be the JRE inside a JDK
 build_dir=${COMPRESS_NATIVE_BUILD_DIR:-$here/build}
+mkdir -p "$build_dir"
+log="$build_dir/configure.log"
 cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_COMPILER="$nvcc_bin" \
-      -DJNI_HOME="$jdk" -Wno-dev >"$build_dir.cmake.log" 2>&1 || { cat "$build_dir.cmake.log"; exit 1; }
+      -DJNI_HOME="$jdk" -Wno-dev >"$log" 2>&1 || { cat "$log"; exit 1; }
 cmake --build "$build_dir" -j "$(nproc)"
 mkdir -p "$out_dir"
 cp "$build_dir/libcompress_native.so" "$out_dir/"
