@@ -47,6 +47,17 @@ public final class U8Image {
         return new U8Image(height, width, 3, out);
     }
 
+    /** RGB to 8-bit gray with PIL's convert("L") arithmetic (ITU-R 601-2 luma in 16-bit fixed point). */
+    public U8Image toGray() {
+        if (channels == 1) return this;
+        byte[] out = new byte[height * width];
+        for (int i = 0; i < out.length; i++) {
+            int r = data[3 * i] & 0xff, g = data[3 * i + 1] & 0xff, b = data[3 * i + 2] & 0xff;
+            out[i] = (byte) ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
+        }
+        return new U8Image(height, width, 1, out);
+    }
+
     /** ToTensor: float CHW in [0, 1] (value / 255). */
     public Image toFloat() {
         float[] out = new float[channels * height * width];
