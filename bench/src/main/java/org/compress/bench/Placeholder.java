@@ -1,1 +1,0 @@
-package org.compress.bench; public class Placeholder {}
