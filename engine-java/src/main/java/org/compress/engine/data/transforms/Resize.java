@@ -70,19 +70,17 @@ public final class Resize {
         // Width pass into tmp (C, h, outW); skipped weights are the identity when the width is unchanged.
         float[] tmp = new float[channels * h * outW];
         Weights wx = weights(w, outW);
-        double inv255 = 1.0 / 255.0;
-        for (int c = 0; c < channels; c++) {
-            for (int y = 0; y < h; y++) {
-                int sy = top + y;
-                for (int ox = 0; ox < outW; ox++) {
-                    int s0 = wx.start[ox], n = wx.count[ox], base = ox * wx.stride;
-                    double acc = 0;
-                    for (int j = 0; j < n; j++) {
-                        int sx = left + s0 + j;
-                        double v = u8 ? (b[(sy * srcW + sx) * channels + c] & 0xff) * inv255 : f[(c * srcH + sy) * srcW + sx];
-                        acc += wx.w[base + j] * v;
+        if (u8) horizontalU8(b, channels, srcW, top, left, h, wx, outW, tmp);
+        else {
+            for (int c = 0; c < channels; c++) {
+                for (int y = 0; y < h; y++) {
+                    int rowBase = (c * srcH + top + y) * srcW + left;
+                    for (int ox = 0; ox < outW; ox++) {
+                        int s0 = wx.start[ox], n = wx.count[ox], base = ox * wx.stride;
+                        double acc = 0;
+                        for (int j = 0; j < n; j++) acc += wx.w[base + j] * f[rowBase + s0 + j];
+                        tmp[(c * h + y) * outW + ox] = (float) acc;
                     }
-                    tmp[(c * h + y) * outW + ox] = (float) acc;
                 }
             }
         }
@@ -104,6 +102,50 @@ public final class Resize {
             }
         }
         return new Image(channels, outH, outW, out);
+    }
+
+    // The uint8 HWC width pass: all channels of a pixel per tap (they are adjacent in memory), /255 folded in.
+    private static void horizontalU8(byte[] b, int channels, int srcW, int top, int left, int h, Weights wx, int outW, float[] tmp) {
+        if (channels == 3) {
+            horizontalRgb(b, srcW, top, left, h, wx, outW, tmp);
+            return;
+        }
+        double[] acc = new double[channels];
+        for (int y = 0; y < h; y++) {
+            int rowBase = ((top + y) * srcW + left) * channels;
+            for (int ox = 0; ox < outW; ox++) {
+                int s0 = wx.start[ox], n = wx.count[ox], base = ox * wx.stride;
+                java.util.Arrays.fill(acc, 0);
+                int p = rowBase + s0 * channels;
+                for (int j = 0; j < n; j++, p += channels) {
+                    double wt = wx.w[base + j];
+                    for (int c = 0; c < channels; c++) acc[c] += wt * (b[p + c] & 0xff);
+                }
+                for (int c = 0; c < channels; c++) tmp[(c * h + y) * outW + ox] = (float) (acc[c] / 255.0);
+            }
+        }
+    }
+
+    private static void horizontalRgb(byte[] b, int srcW, int top, int left, int h, Weights wx, int outW, float[] tmp) {
+        int plane = h * outW;
+        for (int y = 0; y < h; y++) {
+            int rowBase = ((top + y) * srcW + left) * 3;
+            for (int ox = 0; ox < outW; ox++) {
+                int s0 = wx.start[ox], n = wx.count[ox], base = ox * wx.stride;
+                double r = 0, g = 0, bl = 0;
+                int p = rowBase + s0 * 3;
+                for (int j = 0; j < n; j++, p += 3) {
+                    double wt = wx.w[base + j];
+                    r += wt * (b[p] & 0xff);
+                    g += wt * (b[p + 1] & 0xff);
+                    bl += wt * (b[p + 2] & 0xff);
+                }
+                int o = y * outW + ox;
+                tmp[o] = (float) (r / 255.0);
+                tmp[plane + o] = (float) (g / 255.0);
+                tmp[2 * plane + o] = (float) (bl / 255.0);
+            }
+        }
     }
 
     /**
