@@ -4,10 +4,17 @@ package org.compress.engine.backend.cpu;
 
 import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.MemoryStats;
+import org.compress.engine.ops.ActivationOp;
+import org.compress.engine.ops.BatchNormOp;
+import org.compress.engine.ops.BiasOp;
 import org.compress.engine.ops.ConvolutionOp;
+import org.compress.engine.ops.DropoutOp;
+import org.compress.engine.ops.EmaOp;
 import org.compress.engine.ops.ElementwiseOps;
 import org.compress.engine.ops.GemmOp;
 import org.compress.engine.ops.NormalizeOp;
+import org.compress.engine.ops.PoolingOp;
+import org.compress.engine.ops.SgdOp;
 import org.compress.engine.tensor.CpuStorage;
 import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.Device;
@@ -18,7 +25,15 @@ public final class CpuBackend implements Backend {
     private final ElementwiseOps elementwise = new CpuElementwise();
     private final GemmOp gemm = new CpuGemm();
     private final NormalizeOp normalize = new CpuNormalize();
-    private final ConvolutionOp convolution = new CpuConvolution();
+    // im2col + blocked GEMM; CpuConvolution (the direct definition) is its oracle in the tests.
+    private final ConvolutionOp convolution = new CpuGemmConvolution();
+    private final BatchNormOp batchNorm = new CpuBatchNorm();
+    private final PoolingOp pooling = new CpuPooling();
+    private final ActivationOp activation = new CpuActivation();
+    private final BiasOp bias = new CpuBias();
+    private final DropoutOp dropout = new CpuDropout();
+    private final SgdOp sgd = new CpuSgd();
+    private final EmaOp ema = new CpuEma();
 
     @Override public String name() { return "cpu"; }
 
@@ -43,6 +58,20 @@ public final class CpuBackend implements Backend {
     @Override public NormalizeOp normalize() { return normalize; }
 
     @Override public ConvolutionOp convolution() { return convolution; }
+
+    @Override public BatchNormOp batchNorm() { return batchNorm; }
+
+    @Override public PoolingOp pooling() { return pooling; }
+
+    @Override public ActivationOp activation() { return activation; }
+
+    @Override public BiasOp bias() { return bias; }
+
+    @Override public DropoutOp dropout() { return dropout; }
+
+    @Override public SgdOp sgd() { return sgd; }
+
+    @Override public EmaOp ema() { return ema; }
 
     @Override public void synchronize() { /* CPU ops complete before they return */ }
 
