@@ -4,12 +4,19 @@
 package org.compress.engine.backend;
 
 import org.compress.engine.ops.CompressLossOp;
+import org.compress.engine.ops.ActivationOp;
+import org.compress.engine.ops.BatchNormOp;
+import org.compress.engine.ops.BiasOp;
 import org.compress.engine.ops.ConvolutionOp;
+import org.compress.engine.ops.DropoutOp;
+import org.compress.engine.ops.EmaOp;
 import org.compress.engine.ops.ElementwiseOps;
 import org.compress.engine.ops.GemmOp;
 import org.compress.engine.ops.InfoNceOp;
 import org.compress.engine.ops.MemoryBankOp;
 import org.compress.engine.ops.NormalizeOp;
+import org.compress.engine.ops.PoolingOp;
+import org.compress.engine.ops.SgdOp;
 import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.Device;
 import org.compress.engine.tensor.MemoryFormat;
@@ -58,6 +65,21 @@ public interface Backend extends AutoCloseable {
     InfoNceOp infoNce();
 
     MemoryBankOp memoryBank();
+    // Layer and training ops (org.compress.engine.nn and optim build on these).
+
+    BatchNormOp batchNorm();
+
+    PoolingOp pooling();
+
+    ActivationOp activation();
+
+    BiasOp bias();
+
+    DropoutOp dropout();
+
+    SgdOp sgd();
+
+    EmaOp ema();
 
     /** Waits until all work queued on this backend's stream is done. */
     void synchronize();

@@ -1,5 +1,6 @@
-// 2-d convolution (cross-correlation, as PyTorch): y = conv(x, w) + bias.
+// 2-d convolution (cross-correlation, as PyTorch): y = conv(x, w) + bias, and its two gradients.
 // x: (N, C, H, W), w: (K, C/groups, R, S), bias: (K) or null, y: (N, K, P, Q). All F32 here.
+// The backward passes overwrite their output (they do not accumulate); the bias gradient is BiasOp.backward.
 package org.compress.engine.ops;
 
 import org.compress.engine.tensor.Checks;
@@ -9,6 +10,22 @@ import org.compress.engine.tensor.Tensor;
 
 public interface ConvolutionOp {
     void forward(Tensor x, Tensor w, Tensor bias, Tensor y, Conv2dParams p);
+
+    /** dx = dL/dx given dy = dL/dy: the transposed convolution of dy with w. dx: (N, C, H, W). */
+    void backwardData(Tensor dy, Tensor w, Tensor dx, Conv2dParams p);
+
+    /** dw = dL/dw = sum over the batch and output positions of dy * x. dw: (K, C/groups, R, S). */
+    void backwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2dParams p);
+
+    /** Checks for backwardData: dx and dy must be the x and y of a forward with w. */
+    static void checkBackwardData(Tensor dy, Tensor w, Tensor dx, Conv2dParams p) {
+        checkForward(dx, w, null, dy, p);
+    }
+
+    /** Checks for backwardFilter: x, dw and dy must be the x, w and y of a forward. */
+    static void checkBackwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2dParams p) {
+        checkForward(x, dw, null, dy, p);
+    }
 
     static void checkForward(Tensor x, Tensor w, Tensor bias, Tensor y, Conv2dParams p) {
         Checks.rank("conv2d x", x, 4);

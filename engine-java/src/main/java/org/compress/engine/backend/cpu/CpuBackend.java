@@ -5,12 +5,19 @@ package org.compress.engine.backend.cpu;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.MemoryStats;
 import org.compress.engine.ops.CompressLossOp;
+import org.compress.engine.ops.ActivationOp;
+import org.compress.engine.ops.BatchNormOp;
+import org.compress.engine.ops.BiasOp;
 import org.compress.engine.ops.ConvolutionOp;
+import org.compress.engine.ops.DropoutOp;
+import org.compress.engine.ops.EmaOp;
 import org.compress.engine.ops.ElementwiseOps;
 import org.compress.engine.ops.GemmOp;
 import org.compress.engine.ops.InfoNceOp;
 import org.compress.engine.ops.MemoryBankOp;
 import org.compress.engine.ops.NormalizeOp;
+import org.compress.engine.ops.PoolingOp;
+import org.compress.engine.ops.SgdOp;
 import org.compress.engine.tensor.CpuStorage;
 import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.Device;
@@ -25,6 +32,15 @@ public final class CpuBackend implements Backend {
     private final CompressLossOp compressLoss = new CpuCompressLoss();
     private final InfoNceOp infoNce = new CpuInfoNce();
     private final MemoryBankOp memoryBank = new CpuMemoryBank();
+    // im2col + blocked GEMM; CpuConvolution (the direct definition) is its oracle in the tests.
+    private final ConvolutionOp convolution = new CpuGemmConvolution();
+    private final BatchNormOp batchNorm = new CpuBatchNorm();
+    private final PoolingOp pooling = new CpuPooling();
+    private final ActivationOp activation = new CpuActivation();
+    private final BiasOp bias = new CpuBias();
+    private final DropoutOp dropout = new CpuDropout();
+    private final SgdOp sgd = new CpuSgd();
+    private final EmaOp ema = new CpuEma();
 
     @Override public String name() { return "cpu"; }
 
@@ -55,6 +71,19 @@ public final class CpuBackend implements Backend {
     @Override public InfoNceOp infoNce() { return infoNce; }
 
     @Override public MemoryBankOp memoryBank() { return memoryBank; }
+    @Override public BatchNormOp batchNorm() { return batchNorm; }
+
+    @Override public PoolingOp pooling() { return pooling; }
+
+    @Override public ActivationOp activation() { return activation; }
+
+    @Override public BiasOp bias() { return bias; }
+
+    @Override public DropoutOp dropout() { return dropout; }
+
+    @Override public SgdOp sgd() { return sgd; }
+
+    @Override public EmaOp ema() { return ema; }
 
     @Override public void synchronize() { /* CPU ops complete before they return */ }
 

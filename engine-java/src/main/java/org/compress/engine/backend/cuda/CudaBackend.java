@@ -18,12 +18,19 @@ import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.BackendUnavailableException;
 import org.compress.engine.backend.MemoryStats;
 import org.compress.engine.ops.CompressLossOp;
+import org.compress.engine.ops.ActivationOp;
+import org.compress.engine.ops.BatchNormOp;
+import org.compress.engine.ops.BiasOp;
 import org.compress.engine.ops.ConvolutionOp;
+import org.compress.engine.ops.DropoutOp;
+import org.compress.engine.ops.EmaOp;
 import org.compress.engine.ops.ElementwiseOps;
 import org.compress.engine.ops.GemmOp;
 import org.compress.engine.ops.InfoNceOp;
 import org.compress.engine.ops.MemoryBankOp;
 import org.compress.engine.ops.NormalizeOp;
+import org.compress.engine.ops.PoolingOp;
+import org.compress.engine.ops.SgdOp;
 import org.compress.engine.tensor.CpuStorage;
 import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.Device;
@@ -50,6 +57,13 @@ public final class CudaBackend implements Backend {
     private final CompressLossOp compressLoss;
     private final InfoNceOp infoNce;
     private final MemoryBankOp memoryBank;
+    private final CudaBatchNorm batchNorm;
+    private final CudaPooling pooling;
+    private final CudaActivation activation;
+    private final CudaBias bias;
+    private final CudaDropout dropout;
+    private final CudaSgd sgd;
+    private final CudaEma ema;
     private boolean closed;
 
     private CudaBackend(int index, CudaDeviceInfo info) {
@@ -73,6 +87,13 @@ public final class CudaBackend implements Backend {
         this.compressLoss = new CudaCompressLoss(this);
         this.infoNce = new CudaInfoNce(this);
         this.memoryBank = new CudaMemoryBank(this);
+        this.batchNorm = new CudaBatchNorm(this);
+        this.pooling = new CudaPooling(this);
+        this.activation = new CudaActivation(this);
+        this.bias = new CudaBias(this);
+        this.dropout = new CudaDropout(this);
+        this.sgd = new CudaSgd(this);
+        this.ema = new CudaEma(this);
     }
 
     /** Opens device {@code index}; throws BackendUnavailableException saying why CUDA cannot run here. */
@@ -188,6 +209,19 @@ public final class CudaBackend implements Backend {
     @Override public InfoNceOp infoNce() { return infoNce; }
 
     @Override public MemoryBankOp memoryBank() { return memoryBank; }
+    @Override public BatchNormOp batchNorm() { return batchNorm; }
+
+    @Override public PoolingOp pooling() { return pooling; }
+
+    @Override public ActivationOp activation() { return activation; }
+
+    @Override public BiasOp bias() { return bias; }
+
+    @Override public DropoutOp dropout() { return dropout; }
+
+    @Override public SgdOp sgd() { return sgd; }
+
+    @Override public EmaOp ema() { return ema; }
 
     @Override public void synchronize() { stream.synchronize(); }
 
@@ -198,6 +232,9 @@ public final class CudaBackend implements Backend {
         closed = true;
         stream.synchronize();
         convolution.close();
+        batchNorm.close();
+        pooling.close();
+        bias.close();
         cudnn.cudnnDestroy(cudnnHandle);
         cublas.cublasDestroy_v2(cublasHandle);
         cublasWorkspace.close();

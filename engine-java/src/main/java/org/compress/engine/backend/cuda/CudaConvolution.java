@@ -1,7 +1,7 @@
-// cuDNN convolution forward. For each distinct (shapes, formats, geometry) a plan is built once: descriptors,
-// the fastest algorithm from cudnnFindConvolutionForwardAlgorithm, and its workspace from the caching
-// allocator; later calls with the same shapes reuse it and allocate nothing. FP32 data runs with
-// CUDNN_FMA_MATH (no TF32 rounding), so it matches the CPU reference to fp32 accuracy.
+// cuDNN convolution forward, backward-data and backward-filter. For each distinct (direction, shapes, formats,
+// geometry) a plan is built once: descriptors, the fastest algorithm from cudnnFind*Algorithm, and its
+// workspace from the caching allocator; later calls with the same shapes reuse it and allocate nothing.
+// FP32 data runs with CUDNN_FMA_MATH (no TF32 rounding), so it matches the CPU reference to fp32 accuracy.
 package org.compress.engine.backend.cuda;
 
 import java.util.ArrayList;
@@ -9,6 +9,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdDataAlgoPerf_t;
+import org.bytedeco.cuda.cudnn.cudnnConvolutionBwdFilterAlgoPerf_t;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionFwdAlgoPerf_t;
 import org.bytedeco.cuda.cudnn.cudnnConvolutionStruct;
 import org.bytedeco.cuda.cudnn.cudnnFilterStruct;
@@ -23,6 +25,9 @@ import org.compress.engine.tensor.Tensor;
 
 final class CudaConvolution implements ConvolutionOp, AutoCloseable {
     private static final Native.Library CUDNN = Native.Library.CUDNN;
+    private static final int REQUESTED_ALGOS = 8;
+
+    private enum Direction { FORWARD, BACKWARD_DATA, BACKWARD_FILTER }
 
     private final CudaBackend cuda;
     private final Map<List<Object>, Plan> plans = new HashMap<>();
@@ -40,6 +45,10 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
         int algo;
         DeviceBuffer workspace;
 
+        Pointer workspacePointer() { return workspace == null ? null : DevicePointers.at(workspace.address()); }
+
+        long workspaceBytes() { return workspace == null ? 0 : workspace.bytes(); }
+
         @Override public void close() {
             cudnn.cudnnDestroyTensorDescriptor(x);
             cudnn.cudnnDestroyTensorDescriptor(y);
@@ -52,28 +61,60 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
 
     @Override public synchronized void forward(Tensor x, Tensor w, Tensor bias, Tensor y, Conv2dParams p) {
         ConvolutionOp.checkForward(x, w, bias, y, p);
-        List<Object> key = List.of(Arrays.toString(x.shape()), x.format(), Arrays.toString(w.shape()), w.format(), y.format(), p);
-        Plan plan = plans.get(key);
-        if (plan == null) {
-            plan = buildPlan(x, w, y, p);
-            plans.put(key, plan);
-        }
-        Pointer ws = plan.workspace == null ? null : DevicePointers.at(plan.workspace.address());
-        long wsBytes = plan.workspace == null ? 0 : plan.workspace.bytes();
+        Plan plan = plan(Direction.FORWARD, x, w, y, p);
         Native.check(CUDNN, cudnn.cudnnConvolutionForward(cuda.cudnn(), one, plan.x, cuda.pointer(x), plan.w, cuda.pointer(w),
-                plan.conv, plan.algo, ws, wsBytes, zero, plan.y, cuda.pointer(y)), "cudnnConvolutionForward");
+                plan.conv, plan.algo, plan.workspacePointer(), plan.workspaceBytes(), zero, plan.y, cuda.pointer(y)),
+                "cudnnConvolutionForward");
         if (bias != null) {
             Native.check(CUDNN, cudnn.cudnnAddTensor(cuda.cudnn(), one, plan.bias, cuda.pointer(bias), one, plan.y, cuda.pointer(y)),
                     "cudnnAddTensor(bias)");
         }
     }
 
+    @Override public synchronized void backwardData(Tensor dy, Tensor w, Tensor dx, Conv2dParams p) {
+        ConvolutionOp.checkBackwardData(dy, w, dx, p);
+        Plan plan = plan(Direction.BACKWARD_DATA, dx, w, dy, p);
+        Native.check(CUDNN, cudnn.cudnnConvolutionBackwardData(cuda.cudnn(), one, plan.w, cuda.pointer(w), plan.y, cuda.pointer(dy),
+                plan.conv, plan.algo, plan.workspacePointer(), plan.workspaceBytes(), zero, plan.x, cuda.pointer(dx)),
+                "cudnnConvolutionBackwardData");
+    }
+
+    @Override public synchronized void backwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2dParams p) {
+        ConvolutionOp.checkBackwardFilter(x, dy, dw, p);
+        Plan plan = plan(Direction.BACKWARD_FILTER, x, dw, dy, p);
+        Native.check(CUDNN, cudnn.cudnnConvolutionBackwardFilter(cuda.cudnn(), one, plan.x, cuda.pointer(x), plan.y, cuda.pointer(dy),
+                plan.conv, plan.algo, plan.workspacePointer(), plan.workspaceBytes(), zero, plan.w, cuda.pointer(dw)),
+                "cudnnConvolutionBackwardFilter");
+    }
+
+    private Plan plan(Direction direction, Tensor x, Tensor w, Tensor y, Conv2dParams p) {
+        List<Object> key = List.of(direction, Arrays.toString(x.shape()), x.format(), Arrays.toString(w.shape()), w.format(),
+                y.format(), p);
+        Plan plan = plans.get(key);
+        if (plan == null) {
+            plan = buildPlan(direction, x, w, y, p);
+            plans.put(key, plan);
+        }
+        return plan;
+    }
+
     private static int format(MemoryFormat f) {
         return f == MemoryFormat.CHANNELS_LAST ? cudnn.CUDNN_TENSOR_NHWC : cudnn.CUDNN_TENSOR_NCHW;
     }
 
-    private Plan buildPlan(Tensor x, Tensor w, Tensor y, Conv2dParams p) {
+    private Plan buildPlan(Direction direction, Tensor x, Tensor w, Tensor y, Conv2dParams p) {
         Plan plan = new Plan();
+        try {
+            describe(plan, x, w, y, p);
+            chooseAlgorithm(direction, plan, x, w, p);
+            return plan;
+        } catch (RuntimeException e) {
+            plan.close();
+            throw e;
+        }
+    }
+
+    private static void describe(Plan plan, Tensor x, Tensor w, Tensor y, Conv2dParams p) {
         int f32 = cudnn.CUDNN_DATA_FLOAT;
         Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.x), "cudnnCreateTensorDescriptor");
         Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.y), "cudnnCreateTensorDescriptor");
@@ -92,25 +133,67 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
                 p.dilationH(), p.dilationW(), cudnn.CUDNN_CROSS_CORRELATION, f32), "cudnnSetConvolution2dDescriptor");
         Native.check(CUDNN, cudnn.cudnnSetConvolutionGroupCount(plan.conv, p.groups()), "cudnnSetConvolutionGroupCount");
         Native.check(CUDNN, cudnn.cudnnSetConvolutionMathType(plan.conv, cudnn.CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
-        int requested = 8;
+    }
+
+    /** Runs cuDNN's search once for this shape and keeps the fastest algorithm that succeeded, with its workspace. */
+    private void chooseAlgorithm(Direction direction, Plan plan, Tensor x, Tensor w, Conv2dParams p) {
         int[] found = {0};
-        try (cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(requested)) {
-            Native.check(CUDNN, cudnn.cudnnFindConvolutionForwardAlgorithm(cuda.cudnn(), plan.x, plan.w, plan.conv, plan.y,
-                    requested, found, perf), "cudnnFindConvolutionForwardAlgorithm");
-            List<String> tried = new ArrayList<>();
-            for (int i = 0; i < found[0]; i++) {
-                cudnnConvolutionFwdAlgoPerf_t r = perf.getPointer(i);
-                tried.add("algo " + r.algo() + ": status " + r.status());
-                if (r.status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                    plan.algo = r.algo();
-                    plan.workspace = r.memory() > 0 ? cuda.allocator().allocate(r.memory()) : null;
-                    return plan;
+        List<String> tried = new ArrayList<>();
+        String call;
+        switch (direction) {
+            case FORWARD -> {
+                call = "cudnnFindConvolutionForwardAlgorithm";
+                try (cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(REQUESTED_ALGOS)) {
+                    Native.check(CUDNN, cudnn.cudnnFindConvolutionForwardAlgorithm(cuda.cudnn(), plan.x, plan.w, plan.conv, plan.y,
+                            REQUESTED_ALGOS, found, perf), call);
+                    for (int i = 0; i < found[0]; i++) {
+                        cudnnConvolutionFwdAlgoPerf_t r = perf.getPointer(i);
+                        tried.add("algo " + r.algo() + ": status " + r.status());
+                        if (r.status() == cudnn.CUDNN_STATUS_SUCCESS) {
+                            take(plan, r.algo(), r.memory());
+                            return;
+                        }
+                    }
                 }
             }
-            plan.close();
-            throw new CudnnException("cudnnFindConvolutionForwardAlgorithm", cudnn.CUDNN_STATUS_NOT_SUPPORTED,
-                    "no usable algorithm", "for x " + x + ", w " + w + ", " + p + "; tried " + tried);
+            case BACKWARD_DATA -> {
+                call = "cudnnFindConvolutionBackwardDataAlgorithm";
+                try (cudnnConvolutionBwdDataAlgoPerf_t perf = new cudnnConvolutionBwdDataAlgoPerf_t(REQUESTED_ALGOS)) {
+                    Native.check(CUDNN, cudnn.cudnnFindConvolutionBackwardDataAlgorithm(cuda.cudnn(), plan.w, plan.y, plan.conv, plan.x,
+                            REQUESTED_ALGOS, found, perf), call);
+                    for (int i = 0; i < found[0]; i++) {
+                        cudnnConvolutionBwdDataAlgoPerf_t r = perf.getPointer(i);
+                        tried.add("algo " + r.algo() + ": status " + r.status());
+                        if (r.status() == cudnn.CUDNN_STATUS_SUCCESS) {
+                            take(plan, r.algo(), r.memory());
+                            return;
+                        }
+                    }
+                }
+            }
+            default -> {
+                call = "cudnnFindConvolutionBackwardFilterAlgorithm";
+                try (cudnnConvolutionBwdFilterAlgoPerf_t perf = new cudnnConvolutionBwdFilterAlgoPerf_t(REQUESTED_ALGOS)) {
+                    Native.check(CUDNN, cudnn.cudnnFindConvolutionBackwardFilterAlgorithm(cuda.cudnn(), plan.x, plan.y, plan.conv, plan.w,
+                            REQUESTED_ALGOS, found, perf), call);
+                    for (int i = 0; i < found[0]; i++) {
+                        cudnnConvolutionBwdFilterAlgoPerf_t r = perf.getPointer(i);
+                        tried.add("algo " + r.algo() + ": status " + r.status());
+                        if (r.status() == cudnn.CUDNN_STATUS_SUCCESS) {
+                            take(plan, r.algo(), r.memory());
+                            return;
+                        }
+                    }
+                }
+            }
         }
+        throw new CudnnException(call, cudnn.CUDNN_STATUS_NOT_SUPPORTED, "no usable algorithm",
+                "for x " + x + ", w " + w + ", " + p + "; tried " + tried);
+    }
+
+    private void take(Plan plan, int algo, long workspaceBytes) {
+        plan.algo = algo;
+        plan.workspace = workspaceBytes > 0 ? cuda.allocator().allocate(workspaceBytes) : null;
     }
 
     @Override public synchronized void close() {

@@ -1,0 +1,55 @@
+// Fully connected layer (torch.nn.Linear): y = x W^T + b. input: (N, in); output: (N, out).
+// Parameters weight (out, in), bias (out, excluded from weight decay). GEMMs run in FP32 (cuBLAS on CUDA).
+package org.compress.engine.nn;
+
+import org.compress.engine.backend.Backend;
+import org.compress.engine.ops.GemmPrecision;
+import org.compress.engine.tensor.Checks;
+import org.compress.engine.tensor.MemoryFormat;
+import org.compress.engine.tensor.Tensor;
+
+public final class Linear extends Module {
+    private final Parameter weight;
+    private final Parameter bias;
+    private Tensor input;
+
+    /** PyTorch's default init: weight and bias U(-1/sqrt(in), 1/sqrt(in)). */
+    public Linear(Backend backend, Init init, int in, int out, boolean withBias) {
+        this(backend, init.uniform(backend, 1 / Math.sqrt(in), out, in), withBias ? init.uniform(backend, 1 / Math.sqrt(in), out) : null);
+    }
+
+    /** With given initial weight (out, in) and bias (out) or null; the layer takes ownership. */
+    public Linear(Backend backend, Tensor weight, Tensor bias) {
+        super(backend);
+        Checks.rank("Linear weight", weight, 2);
+        if (bias != null) Checks.shape("Linear bias", bias, weight.dim(0));
+        this.weight = addParameter("weight", weight, true);
+        this.bias = bias == null ? null : addParameter("bias", bias, false);
+    }
+
+    public Parameter weight() { return weight; }
+
+    public Parameter bias() { return bias; }
+
+    public int inFeatures() { return weight.value().dim(1); }
+
+    public int outFeatures() { return weight.value().dim(0); }
+
+    @Override public Tensor forward(Tensor x) {
+        Checks.rank("Linear input", x, 2);
+        Tensor y = buffer("y", MemoryFormat.CONTIGUOUS, x.dim(0), outFeatures());
+        backend.gemm().gemm(false, true, 1f, x, weight.value(), 0f, y, GemmPrecision.FP32);
+        if (bias != null) backend.bias().forward(y, bias.value());
+        input = x;
+        return y;
+    }
+
+    @Override public Tensor backward(Tensor dy) {
+        backend.gemm().gemm(true, false, 1f, dy, input, 0f, weight.grad(), GemmPrecision.FP32);
+        if (bias != null) backend.bias().backward(dy, bias.grad());
+        if (!inputGradRequired()) return null;
+        Tensor dx = buffer("dx", MemoryFormat.CONTIGUOUS, input.shape());
+        backend.gemm().gemm(false, false, 1f, dy, weight.value(), 0f, dx, GemmPrecision.FP32);
+        return dx;
+    }
+}

@@ -1,0 +1,104 @@
+// Pointwise layer kernels: activations (identity / ReLU / ReLU6), the fused residual add + activation,
+// the activation gradient taken from the output, and inverted dropout with a counter-based mask.
+// Math: y = act(x) or act(a + b); dx = dy * [act passes at y]; dropout keeps i when u(seed, i) >= p with
+// u = top 24 bits of splitmix64(seed + (i + 1) * golden) / 2^24 (identical to DropoutOp.uniform in Java).
+// Launch: grid-stride loop, 256 threads, up to 8192 blocks (memory bound).
+#include "nn_kernels.cuh"
+
+namespace compress {
+namespace {
+
+constexpr int kThreads = 256;
+
+int blocks_for(int64_t n) {
+    int64_t b = (n + kThreads - 1) / kThreads;
+    return (int)(b < 8192 ? (b < 1 ? 1 : b) : 8192);
+}
+
+__device__ __forceinline__ float apply(int act, float v) {
+    if (act == 1) return v > 0.f ? v : 0.f;
+    if (act == 2) return v > 0.f ? (v < 6.f ? v : 6.f) : 0.f;
+    return v;
+}
+
+__device__ __forceinline__ bool passes(int act, float y) {
+    if (act == 1) return y > 0.f;
+    if (act == 2) return y > 0.f && y < 6.f;
+    return true;
+}
+
+__device__ __forceinline__ float uniform(uint64_t seed, uint64_t i) {
+    uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z = z ^ (z >> 31);
+    return (float)(z >> 40) * 0x1p-24f;
+}
+
+__global__ void act_forward(const float* __restrict__ x, float* __restrict__ y, int64_t n, int act) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = apply(act, x[i]);
+}
+
+// y may alias a or b: each element is read before it is written.
+__global__ void add_act_forward(const float* a, const float* b, float* y, int64_t n, int act) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = apply(act, __fadd_rn(a[i], b[i]));
+}
+
+// dx may alias dy.
+__global__ void act_backward(const float* __restrict__ y, const float* dy, float* dx, int64_t n, int act) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        dx[i] = passes(act, y[i]) ? dy[i] : 0.f;
+}
+
+__global__ void dropout_forward(const float* __restrict__ x, float* __restrict__ y, uint8_t* __restrict__ mask, int64_t n,
+                                float p, float scale, uint64_t seed) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        bool keep = uniform(seed, (uint64_t)i) >= p;
+        mask[i] = keep ? 1 : 0;
+        y[i] = keep ? __fmul_rn(x[i], scale) : 0.f;
+    }
+}
+
+__global__ void dropout_backward(const float* dy, const uint8_t* __restrict__ mask, float* dx, int64_t n, float scale) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        dx[i] = mask[i] ? __fmul_rn(dy[i], scale) : 0.f;
+}
+
+}  // namespace
+
+cudaError_t activation_forward_f32(const float* x, float* y, int64_t n, int act, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    act_forward<<<blocks_for(n), kThreads, 0, stream>>>(x, y, n, act);
+    return cudaGetLastError();
+}
+
+cudaError_t add_activation_forward_f32(const float* a, const float* b, float* y, int64_t n, int act, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    add_act_forward<<<blocks_for(n), kThreads, 0, stream>>>(a, b, y, n, act);
+    return cudaGetLastError();
+}
+
+cudaError_t activation_backward_f32(const float* y, const float* dy, float* dx, int64_t n, int act, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    act_backward<<<blocks_for(n), kThreads, 0, stream>>>(y, dy, dx, n, act);
+    return cudaGetLastError();
+}
+
+cudaError_t dropout_forward_f32(const float* x, float* y, uint8_t* mask, int64_t n, float p, uint64_t seed,
+                                cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    float scale = 1.f / (1.f - p);   // host fp32 division, as the Java reference
+    dropout_forward<<<blocks_for(n), kThreads, 0, stream>>>(x, y, mask, n, p, scale, seed);
+    return cudaGetLastError();
+}
+
+cudaError_t dropout_backward_f32(const float* dy, const uint8_t* mask, float* dx, int64_t n, float p, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    float scale = 1.f / (1.f - p);
+    dropout_backward<<<blocks_for(n), kThreads, 0, stream>>>(dy, mask, dx, n, scale);
+    return cudaGetLastError();
+}
+
+}  // namespace compress
