@@ -28,7 +28,6 @@ public final class CpuBackend implements Backend {
     private final ElementwiseOps elementwise = new CpuElementwise();
     private final GemmOp gemm = new CpuGemm();
     private final NormalizeOp normalize = new CpuNormalize();
-    private final ConvolutionOp convolution = new CpuConvolution();
     private final CompressLossOp compressLoss = new CpuCompressLoss();
     private final InfoNceOp infoNce = new CpuInfoNce();
     private final MemoryBankOp memoryBank = new CpuMemoryBank();
