@@ -1,6 +1,6 @@
 // torchvision ResNet-18/34/50 (v1.5) with torchvision's parameter names, shapes and init, plus SimCLR's width
 // multiplier (every channel count x w, e.g. ResNet-50x4) and a small-input stem (3x3 stride-1 conv1, no
-// max-pool) for 28-32 px images. input: (N, inChannels, H, W); embedding: (N, 512 * expansion * w) after
+// max-pool) for 28-32 px images. input: (N, inChannels, H, W); embedding: (N, 8 * baseWidth * expansion * w) after
 // global average pooling; head slot "fc" (fc.weight/fc.bias, or fc.0/fc.2 for the MLP head).
 package org.compress.engine.nn.models;
 
@@ -32,8 +32,8 @@ public final class ResNet extends Network {
         super(backend);
         this.bottleneck = bottleneck;
         this.init = new Init(config.seed());
-        int w = config.widthMultiplier();
-        inplanes = 64 * w;
+        int w = config.widthMultiplier() * config.baseWidth();
+        inplanes = w;
         if (config.smallInput()) {
             trunk("conv1", ResNetLayers.conv3x3(backend, init, config.inChannels(), inplanes, 1));
         } else {
@@ -42,13 +42,13 @@ public final class ResNet extends Network {
         trunk("bn1", new BatchNorm2d(backend, inplanes));
         trunk("relu", new ReLU(backend));
         if (!config.smallInput()) trunk("maxpool", new MaxPool2d(backend, 3, 2, 1));
-        trunk("layer1", layer(64 * w, blocks[0], 1));
-        trunk("layer2", layer(128 * w, blocks[1], 2));
-        trunk("layer3", layer(256 * w, blocks[2], 2));
-        trunk("layer4", layer(512 * w, blocks[3], 2));
+        trunk("layer1", layer(w, blocks[0], 1));
+        trunk("layer2", layer(2 * w, blocks[1], 2));
+        trunk("layer3", layer(4 * w, blocks[2], 2));
+        trunk("layer4", layer(8 * w, blocks[3], 2));
         trunk("avgpool", AdaptiveAvgPool2d.global(backend));
         trunk("flatten", new Flatten(backend));
-        embeddingDim(512 * w * (bottleneck ? Bottleneck.EXPANSION : BasicBlock.EXPANSION));
+        embeddingDim(8 * w * (bottleneck ? Bottleneck.EXPANSION : BasicBlock.EXPANSION));
         addHead("fc", config.head(), init);
     }
 

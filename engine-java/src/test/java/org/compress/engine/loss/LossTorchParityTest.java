@@ -9,10 +9,10 @@ import org.compress.engine.ops.LossPath;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-class TorchParityTest {
-    static List<JsonNode> cases() throws IOException { return TorchParity.cases(); }
+class LossTorchParityTest {
+    static List<JsonNode> cases() throws IOException { return LossFixture.cases(); }
 
     // F32 inputs vs float64 torch: ~6e-8 relative input rounding times |logit| <= ~25 at tau = 0.04 (100 at 0.01)
     @ParameterizedTest @MethodSource("cases")
-    void cpuMatchesPyTorch(JsonNode c) { TorchParity.replay(new CpuBackend(), c, LossPath.AUTO, 2e-5); }
+    void cpuMatchesPyTorch(JsonNode c) { LossFixture.replay(new CpuBackend(), c, LossPath.AUTO, 2e-5); }
 }

@@ -16,11 +16,11 @@ import org.compress.engine.ops.LossPath;
 import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.Tensor;
 
-public final class TorchParity {
-    private TorchParity() {}
+public final class LossFixture {
+    private LossFixture() {}
 
     public static List<JsonNode> cases() throws IOException {
-        try (InputStream in = TorchParity.class.getResourceAsStream("/fixtures/compress_loss_torch.json")) {
+        try (InputStream in = LossFixture.class.getResourceAsStream("/fixtures/compress_loss_torch.json")) {
             List<JsonNode> out = new ArrayList<>();
             new ObjectMapper().readTree(in).get("cases").forEach(out::add);
             return out;
