@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 
 @Command(name = "compress", mixinStandardHelpOptions = true, version = "CompRess Engine 0.1.0",
         description = "Compress a self-supervised teacher into a small student (CompRess, NeurIPS 2020).",
-        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class CompressCli implements Runnable {
     @Override public void run() { new CommandLine(this).usage(System.out); }
 

@@ -30,6 +30,7 @@ public final class CompressLoss implements AutoCloseable {
     private final Backend backend;
     private final Config config;
     private Buffers buffers;
+    private Tensor[] keyBuffers;
 
     public CompressLoss(Backend backend, Config config) {
         this.backend = backend;
@@ -58,6 +59,19 @@ public final class CompressLoss implements AutoCloseable {
         return new Result(buf.lossMean, buf.lossPerQuery, buf.gradStudent, buf.teacherNorm, buf.studentNorm);
     }
 
+    /**
+     * L2-normalises momentum-encoder keys (B x Ds) for the student bank, into a buffer of this loss (valid until
+     * the next call), so a training step allocates nothing for them.
+     */
+    public Tensor normalize(Tensor keys) {
+        if (keyBuffers == null || !keyBuffers[0].sameShape(keys)) {
+            if (keyBuffers != null) for (Tensor t : keyBuffers) t.close();
+            keyBuffers = new Tensor[] {backend.empty(DType.F32, keys.shape()), backend.empty(DType.F32, keys.dim(0))};
+        }
+        backend.normalize().forward(keys, keyBuffers[0], keyBuffers[1]);
+        return keyBuffers[0];
+    }
+
     private void requireFinite(String what, Tensor t) {
         long bad = backend.elementwise().countNonFinite(t);
         if (bad > 0) {
@@ -78,6 +92,8 @@ public final class CompressLoss implements AutoCloseable {
     @Override public void close() {
         if (buffers != null) buffers.close();
         buffers = null;
+        if (keyBuffers != null) for (Tensor t : keyBuffers) t.close();
+        keyBuffers = null;
     }
 
     private static final class Buffers implements AutoCloseable {

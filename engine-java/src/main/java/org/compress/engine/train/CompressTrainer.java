@@ -1,0 +1,101 @@
+// CompRess distillation (the paper's Algorithm 1). Per batch, teacher and student see the same view:
+//   t = teacher(x) (frozen, eval mode);  s = student(x);  2q: EMA update, then k = momentum_student(x)
+//   loss = mean_i KL(softmax(t_i Qt / tau) || softmax(s_i Qs / tau)) against the banks before this batch
+//   backward through the student, SGD step; then enqueue t into Qt and k (2q), s (2q without momentum) into Qs.
+// 1q: the student has a linear head to the teacher's dimension and is scored against Qt; there is no Qs.
+package org.compress.engine.train;
+
+import org.compress.engine.backend.Backend;
+import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.data.loader.Batch;
+import org.compress.engine.data.loader.DataLoader;
+import org.compress.engine.data.loader.LoaderConfig;
+import org.compress.engine.data.transforms.Recipe;
+import org.compress.engine.loss.CompressLoss;
+import org.compress.engine.loss.MemoryBank;
+import org.compress.engine.nn.models.Network;
+import org.compress.engine.ops.LossPath;
+import org.compress.engine.optim.LrSchedule;
+import org.compress.engine.optim.MomentumEncoder;
+import org.compress.engine.optim.Sgd;
+import org.compress.engine.tensor.DType;
+import org.compress.engine.tensor.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+public final class CompressTrainer {
+    private static final Logger log = LoggerFactory.getLogger(CompressTrainer.class);
+
+    public enum Method {
+        TWO_QUEUES("2q"), TWO_QUEUES_NO_MOMENTUM("2q-nomomentum"), ONE_QUEUE("1q");
+
+        private final String id;
+
+        Method(String id) { this.id = id; }
+
+        public static Method parse(String s) {
+            for (Method m : values()) if (m.id.equals(s)) return m;
+            throw new IllegalArgumentException("CompRess method: expected 2q, 2q-nomomentum or 1q, found '" + s + "'");
+        }
+    }
+
+    private CompressTrainer() {}
+
+    /**
+     * Trains {@code student} in place. keyStudent: the momentum copy for 2q (null otherwise). The student's output
+     * is its embedding (2q) or its projection to the teacher's dimension (1q).
+     */
+    public static void train(Backend backend, Network teacher, Network student, Network keyStudent, Dataset data, Recipe view,
+                             TrainConfig.Compress cfg, int workers, long seed, RunDirectory run) {
+        Method method = Method.parse(cfg.method());
+        if ((method == Method.TWO_QUEUES) != (keyStudent != null)) {
+            throw new IllegalArgumentException("CompRess " + cfg.method() + ": a momentum student is needed exactly for 2q");
+        }
+        int dt = teacher.embeddingDim(), ds = student.outputDim();
+        if (method == Method.ONE_QUEUE && ds != dt) {
+            throw new IllegalArgumentException("CompRess 1q: the student must project to the teacher's " + dt + "-d, it outputs " + ds + "-d");
+        }
+        DType bankType = DType.valueOf(cfg.bankDtype());
+        int queue = Math.min(cfg.queueSize(), data.size());
+        LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
+        teacher.eval();
+        student.train();
+        if (keyStudent != null) keyStudent.train();
+        try (DataLoader loader = new DataLoader(data, view, loaderCfg);
+             MemoryBank teacherBank = MemoryBank.uniform(backend, queue, dt, bankType, seed + 11);
+             MemoryBank studentBank = method == Method.ONE_QUEUE ? null : MemoryBank.uniform(backend, queue, ds, bankType, seed + 12);
+             CompressLoss loss = new CompressLoss(backend, new CompressLoss.Config(cfg.tau(), LossPath.valueOf(cfg.lossPath()), cfg.checkFinite()));
+             Sgd sgd = new Sgd(backend, student.namedParameters(), Sgd.Options.compress());
+             MomentumEncoder momentum = keyStudent == null ? null : new MomentumEncoder(backend, student, keyStudent, cfg.momentum());
+             BatchStager stager = new BatchStager(backend)) {
+            LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
+            StepLog steps = new StepLog("compress-" + cfg.method(), run, log, 10);
+            int perEpoch = loader.batchesPerEpoch();
+            for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
+                try (DataLoader.Epoch it = loader.epoch(epoch)) {
+                    int i = 0;
+                    while (it.hasNext()) {
+                        try (Batch b = it.next()) {
+                            double lr = schedule.lr(epoch + (double) i++ / perEpoch);
+                            Tensor x = stager.stage(b.view(0));
+                            Tensor t = teacher.embed(x);
+                            Tensor s = student.forward(x);
+                            Tensor keys = null;
+                            if (method == Method.TWO_QUEUES) { // as the official code: EMA before the keys, before this step's SGD
+                                momentum.update();
+                                keys = keyStudent.forward(x);
+                            }
+                            CompressLoss.Result r = loss.compute(t, s, teacherBank, studentBank);
+                            student.backward(r.gradStudent());
+                            sgd.step((float) lr);
+                            teacherBank.enqueue(r.teacherNormalized());
+                            if (method == Method.TWO_QUEUES) studentBank.enqueue(loss.normalize(keys));
+                            else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(r.studentNormalized());
+                            steps.step(epoch, b.size(), lr, () -> backend.toFloatArray(r.lossMean())[0]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

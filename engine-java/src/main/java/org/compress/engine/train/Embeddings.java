@@ -1,0 +1,60 @@
+// Embeddings of a whole dataset under a network's trunk (eval mode, deterministic view), as host arrays for k-NN.
+package org.compress.engine.train;
+
+import org.compress.engine.backend.Backend;
+import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.data.loader.Batch;
+import org.compress.engine.data.loader.DataLoader;
+import org.compress.engine.data.loader.LoaderConfig;
+import org.compress.engine.data.transforms.Recipe;
+import org.compress.engine.nn.models.Network;
+
+public final class Embeddings {
+    /** values: N x dim, row i the embedding of dataset image i; labels: the dataset's labels. */
+    public record Set(float[] values, int[] labels, int dim) {}
+
+    private Embeddings() {}
+
+    public static Set of(Backend backend, Network net, Dataset data, Recipe view, int batchSize, int workers) {
+        net.eval();
+        int n = data.size(), dim = net.embeddingDim();
+        float[] out = new float[n * dim];
+        int[] labels = new int[n];
+        LoaderConfig cfg = LoaderConfig.of(batchSize).workers(workers).shuffle(false);
+        try (DataLoader loader = new DataLoader(data, view, cfg); DataLoader.Epoch epoch = loader.epoch(0);
+             BatchStager stager = new BatchStager(backend)) {
+            while (epoch.hasNext()) {
+                try (Batch b = epoch.next()) {
+                    float[] e = backend.toFloatArray(net.embed(stager.stage(b.view(0))));
+                    int[] idx = b.indices(), lab = b.labels();
+                    for (int i = 0; i < b.size(); i++) {
+                        System.arraycopy(e, i * dim, out, idx[i] * dim, dim);
+                        labels[idx[i]] = lab[i];
+                    }
+                }
+            }
+        }
+        return new Set(out, labels, dim);
+    }
+
+    /** The images themselves as vectors (the k-NN baseline a learned embedding should beat). */
+    public static Set pixels(Dataset data, Recipe view, int batchSize, int workers) {
+        LoaderConfig cfg = LoaderConfig.of(batchSize).workers(workers).shuffle(false);
+        int dim = view.channels() * view.height() * view.width();
+        float[] out = new float[data.size() * dim];
+        int[] labels = new int[data.size()];
+        try (DataLoader loader = new DataLoader(data, view, cfg); DataLoader.Epoch epoch = loader.epoch(0)) {
+            while (epoch.hasNext()) {
+                try (Batch b = epoch.next()) {
+                    float[] v = b.viewData(0);
+                    int[] idx = b.indices(), lab = b.labels();
+                    for (int i = 0; i < b.size(); i++) {
+                        System.arraycopy(v, i * dim, out, idx[i] * dim, dim);
+                        labels[idx[i]] = lab[i];
+                    }
+                }
+            }
+        }
+        return new Set(out, labels, dim);
+    }
+}

@@ -1,0 +1,42 @@
+// Builds the networks a run names (teacher, student, momentum copies) and loads checkpoints into them strictly.
+package org.compress.engine.train;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.compress.engine.backend.Backend;
+import org.compress.engine.io.StateDictLoader;
+import org.compress.engine.nn.models.AlexNet;
+import org.compress.engine.nn.models.Head;
+import org.compress.engine.nn.models.MobileNetV2;
+import org.compress.engine.nn.models.ModelConfig;
+import org.compress.engine.nn.models.Network;
+import org.compress.engine.nn.models.ResNet;
+import org.compress.engine.tensor.Tensor;
+
+public final class Models {
+    public static final java.util.Set<String> ARCHITECTURES = java.util.Set.of("resnet18", "resnet34", "resnet50", "mobilenetv2", "alexnet");
+
+    private Models() {}
+
+    public static Network build(Backend backend, TrainConfig.Model spec, int inChannels, Head head, long seed) {
+        ModelConfig cfg = new ModelConfig(inChannels, spec.smallInput(), 1, head, seed, spec.baseWidth());
+        return switch (spec.arch()) {
+            case "resnet18" -> ResNet.resnet18(backend, cfg);
+            case "resnet34" -> ResNet.resnet34(backend, cfg);
+            case "resnet50" -> ResNet.resnet50(backend, cfg);
+            case "mobilenetv2" -> new MobileNetV2(backend, cfg);
+            case "alexnet" -> new AlexNet(backend, cfg);
+            default -> throw new IllegalArgumentException("unknown architecture '" + spec.arch() + "': expected one of "
+                    + new java.util.TreeSet<>(ARCHITECTURES));
+        };
+    }
+
+    /** Loads a checkpoint (safetensors or torch.save) into the network's trunk, strictly, dropping heads. */
+    public static void load(Network net, Path checkpoint, String preset) {
+        Map<String, int[]> expected = new LinkedHashMap<>();
+        net.stateDict().forEach((k, t) -> expected.put(k, t.shape()));
+        Map<String, Tensor> state = StateDictLoader.of(preset).dropHeads(true).load(checkpoint, expected);
+        net.loadStateDict(state);
+    }
+}

@@ -1,0 +1,137 @@
+// The `compress train` job: teacher (from a checkpoint, or MoCo v2 pretraining), CompRess distillation into the
+// student, k-NN evaluation of pixels / teacher / student, all recorded in a run directory: config.json,
+// metrics.jsonl, checkpoints (safetensors, atomic, with .done markers), loss.png and summary.json.
+package org.compress.engine.train;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.compress.engine.backend.Backend;
+import org.compress.engine.backend.Backends;
+import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.data.datasets.IdxDataset;
+import org.compress.engine.data.datasets.SubsetDataset;
+import org.compress.engine.data.transforms.Normalize;
+import org.compress.engine.data.transforms.Recipe;
+import org.compress.engine.io.Safetensors;
+import org.compress.engine.nn.models.Head;
+import org.compress.engine.nn.models.Network;
+import org.compress.engine.tensor.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+public final class Pipeline {
+    private static final Logger log = LoggerFactory.getLogger(Pipeline.class);
+
+    /** k-NN accuracies per representation ("pixels", "teacher", "student") and k. */
+    public record Summary(Path runDirectory, Map<String, Map<Integer, Double>> knn, double seconds) {}
+
+    private Pipeline() {}
+
+    public static Summary run(TrainConfig cfg, Path runsRoot) {
+        long start = System.nanoTime();
+        Path dir = runsRoot.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-compress-"
+                + cfg.compress().method());
+        Dataset train = openSplit(cfg.data(), "train"), test = openSplit(cfg.data(), "test");
+        int channels = 1, size = cfg.data().imageSize();
+        Normalize norm = Normalize.FASHION_MNIST;
+        try (Backend backend = Backends.select(cfg.backend()); RunDirectory run = new RunDirectory(dir, cfg)) {
+            log.info("run {}: backend {}, {} training / {} test images", dir, backend.device(), train.size(), test.size());
+            Network teacher = teacher(backend, cfg, train, channels, norm, run);
+            CompressTrainer.Method method = CompressTrainer.Method.parse(cfg.compress().method());
+            Head studentHead = method == CompressTrainer.Method.ONE_QUEUE ? Head.linear(teacher.embeddingDim()) : Head.none();
+            Network student = Models.build(backend, cfg.student(), channels, studentHead, cfg.seed() + 2);
+            Network key = method == CompressTrainer.Method.TWO_QUEUES ? Models.build(backend, cfg.student(), channels, studentHead, cfg.seed() + 3) : null;
+            log.info("teacher {} ({} parameters, {}-d), student {} ({} parameters, {}-d)", cfg.teacher().arch(), teacher.parameterCount(),
+                    teacher.embeddingDim(), cfg.student().arch(), student.parameterCount(), student.embeddingDim());
+            Recipe view = SmallImageRecipes.compress(channels, size, norm);
+            CompressTrainer.train(backend, teacher, student, key, train, view, cfg.compress(), cfg.data().workers(), cfg.seed(), run);
+            checkpoint(backend, run, "student.safetensors", student);
+            Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, train, test, channels, size, norm, teacher, student, run);
+            Plots.line(dir.resolve("loss.png"), "training loss", run.history(), "step", "loss");
+            double seconds = (System.nanoTime() - start) / 1e9;
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("knn_top1", knn);
+            summary.put("seconds", seconds);
+            summary.put("backend", backend.device().toString());
+            RunDirectory.writeAtomically(dir.resolve("summary.json"),
+                    new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
+            return new Summary(dir, knn, seconds);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static Dataset openSplit(TrainConfig.Data data, String split) {
+        if (!data.dataset().equals("fashion-mnist")) {
+            throw new IllegalArgumentException("dataset '" + data.dataset() + "': this command supports fashion-mnist (IDX files)");
+        }
+        Path root = Path.of(data.root());
+        if (!Files.isDirectory(root)) {
+            throw new IllegalArgumentException("Fashion-MNIST folder " + root + " does not exist (apt-get install dataset-fashion-mnist, or --data-root)");
+        }
+        Dataset all = IdxDataset.openSplit(root, split.equals("train") ? "train" : "t10k");
+        return SubsetDataset.firstN(all, split.equals("train") ? data.trainSubset() : data.testSubset());
+    }
+
+    private static Network teacher(Backend backend, TrainConfig cfg, Dataset train, int channels, Normalize norm, RunDirectory run) {
+        TrainConfig.Moco moco = cfg.moco();
+        Network teacher = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed());
+        if (cfg.teacher().checkpoint() != null) {
+            Models.load(teacher, Path.of(cfg.teacher().checkpoint()), cfg.teacher().checkpointPreset());
+            log.info("teacher loaded from {}", cfg.teacher().checkpoint());
+        } else if (moco.epochs() > 0) {
+            Network key = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed() + 1);
+            log.info("pretraining the teacher with MoCo v2 for {} epochs", moco.epochs());
+            MocoPretrainer.train(backend, teacher, key, train, SmallImageRecipes.moco(channels, cfg.data().imageSize(), norm), moco,
+                    cfg.data().workers(), cfg.seed(), run);
+            checkpoint(backend, run, "teacher.safetensors", teacher);
+        } else {
+            log.warn("the teacher is randomly initialised (no checkpoint, no pretraining epochs)");
+        }
+        return teacher;
+    }
+
+    private static Map<String, Map<Integer, Double>> evaluate(Backend backend, TrainConfig cfg, Dataset train, Dataset test, int channels,
+                                                              int size, Normalize norm, Network teacher, Network student, RunDirectory run) {
+        Recipe plain = SmallImageRecipes.eval(channels, size, norm);
+        int workers = cfg.data().workers();
+        Map<String, Map<Integer, Double>> out = new LinkedHashMap<>();
+        Map<String, Embeddings.Set[]> sets = new LinkedHashMap<>();
+        sets.put("pixels", new Embeddings.Set[] {Embeddings.pixels(train, plain, 256, workers), Embeddings.pixels(test, plain, 256, workers)});
+        sets.put("teacher", new Embeddings.Set[] {Embeddings.of(backend, teacher, train, plain, 256, workers),
+                Embeddings.of(backend, teacher, test, plain, 256, workers)});
+        sets.put("student", new Embeddings.Set[] {Embeddings.of(backend, student, train, plain, 256, workers),
+                Embeddings.of(backend, student, test, plain, 256, workers)});
+        sets.forEach((name, pair) -> {
+            KnnEvaluator knn = new KnnEvaluator(pair[0].values(), pair[0].labels(), pair[0].dim(), train.numClasses());
+            Map<Integer, Double> acc = new LinkedHashMap<>();
+            for (int k : cfg.eval().k()) {
+                double a = knn.accuracy(pair[1].values(), pair[1].labels(), k, cfg.eval().temperature());
+                acc.put(k, a);
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("stage", "eval");
+                r.put("representation", name);
+                r.put("k", k);
+                r.put("top1", a);
+                run.log(r);
+                log.info("k-NN (k={}) top-1 on {} test images, {}: {}%", k, test.size(), name, String.format(java.util.Locale.ROOT, "%.2f", 100 * a));
+            }
+            out.put(name, acc);
+        });
+        return out;
+    }
+
+    /** The network's state dict as safetensors, written atomically, then marked complete. */
+    static void checkpoint(Backend backend, RunDirectory run, String name, Network net) {
+        Map<String, Tensor> host = new LinkedHashMap<>();
+        net.stateDict().forEach((k, t) -> host.put(k, t.device().isCuda() ? backend.download(t) : t));
+        Path file = run.checkpointPath(name);
+        Safetensors.write(file, host);
+        run.markComplete(file);
+        log.info("checkpoint {}", file);
+    }
+}
