@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "info", description = "Print the runtime environment: Java, backend, GPU, CUDA library versions.")
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Print the runtime environment: Java, backend, GPU, CUDA library versions.")
 final class InfoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -13,35 +13,37 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "train", description = "Distil a teacher into a student with CompRess (default: the Fashion-MNIST demo).")
+@Command(name = "train", mixinStandardHelpOptions = true, description = "Distil a teacher into a student with CompRess (default: the Fashion-MNIST demo).")
 final class TrainCommand implements Callable<Integer> {
+    /** The embedded demo: the single source of every default below. */
+    private static final TrainConfig D = TrainConfig.fashionMnistDemo();
+
     @Spec CommandSpec spec;
 
-    @Option(names = "--data-root", description = "Fashion-MNIST IDX folder (default: ${DEFAULT-VALUE})",
-            defaultValue = "/usr/share/datasets/fashion-mnist") String dataRoot;
-    @Option(names = "--train-images", description = "training images used, 0 = all 60000 (default: ${DEFAULT-VALUE})", defaultValue = "4000") int trainImages;
-    @Option(names = "--test-images", description = "test images evaluated, 0 = all 10000 (default: ${DEFAULT-VALUE})", defaultValue = "1000") int testImages;
-    @Option(names = "--workers", description = "data-loading threads (default: ${DEFAULT-VALUE})", defaultValue = "2") int workers;
-    @Option(names = "--teacher-arch", defaultValue = "resnet18", description = "teacher architecture (default: ${DEFAULT-VALUE})") String teacherArch;
-    @Option(names = "--teacher-width", defaultValue = "16", description = "teacher ResNet base width, torchvision = 64 (default: ${DEFAULT-VALUE})") int teacherWidth;
+    @Option(names = "--data-root", description = "Fashion-MNIST IDX folder (default: ${DEFAULT-VALUE})") String dataRoot = D.data().root();
+    @Option(names = "--train-images", description = "training images used, 0 = all 60000 (default: ${DEFAULT-VALUE})") int trainImages = D.data().trainSubset();
+    @Option(names = "--test-images", description = "test images evaluated, 0 = all 10000 (default: ${DEFAULT-VALUE})") int testImages = D.data().testSubset();
+    @Option(names = "--workers", description = "data-loading threads (default: ${DEFAULT-VALUE})") int workers = D.data().workers();
+    @Option(names = "--teacher-arch", description = "teacher architecture (default: ${DEFAULT-VALUE})") String teacherArch = D.teacher().arch();
+    @Option(names = "--teacher-width", description = "teacher ResNet base width, torchvision = 64 (default: ${DEFAULT-VALUE})") int teacherWidth = D.teacher().baseWidth();
     @Option(names = "--teacher-checkpoint", description = "load the teacher (safetensors or .pth) instead of pretraining it") String teacherCheckpoint;
-    @Option(names = "--teacher-preset", defaultValue = "torchvision", description = "checkpoint key preset: torchvision, moco, swav, compress") String teacherPreset;
-    @Option(names = "--student-arch", defaultValue = "resnet18", description = "student architecture (default: ${DEFAULT-VALUE})") String studentArch;
-    @Option(names = "--student-width", defaultValue = "8", description = "student ResNet base width (default: ${DEFAULT-VALUE})") int studentWidth;
-    @Option(names = "--moco-epochs", defaultValue = "2", description = "teacher MoCo v2 pretraining epochs (default: ${DEFAULT-VALUE})") int mocoEpochs;
-    @Option(names = "--method", defaultValue = "2q", description = "2q, 2q-nomomentum or 1q (default: ${DEFAULT-VALUE})") String method;
-    @Option(names = "--epochs", defaultValue = "2", description = "CompRess epochs (default: ${DEFAULT-VALUE})") int epochs;
-    @Option(names = "--batch-size", defaultValue = "128", description = "batch size (default: ${DEFAULT-VALUE})") int batchSize;
-    @Option(names = "--lr", defaultValue = "0.05", description = "CompRess base learning rate, cosine schedule (default: ${DEFAULT-VALUE})") double lr;
+    @Option(names = "--teacher-preset", description = "checkpoint key preset: torchvision, moco, swav, compress") String teacherPreset = D.teacher().checkpointPreset();
+    @Option(names = "--student-arch", description = "student architecture (default: ${DEFAULT-VALUE})") String studentArch = D.student().arch();
+    @Option(names = "--student-width", description = "student ResNet base width (default: ${DEFAULT-VALUE})") int studentWidth = D.student().baseWidth();
+    @Option(names = "--moco-epochs", description = "teacher MoCo v2 pretraining epochs (default: ${DEFAULT-VALUE})") int mocoEpochs = D.moco().epochs();
+    @Option(names = "--method", description = "2q, 2q-nomomentum or 1q (default: ${DEFAULT-VALUE})") String method = D.compress().method();
+    @Option(names = "--epochs", description = "CompRess epochs (default: ${DEFAULT-VALUE})") int epochs = D.compress().epochs();
+    @Option(names = "--batch-size", description = "batch size (default: ${DEFAULT-VALUE})") int batchSize = D.compress().batchSize();
+    @Option(names = "--lr", description = "CompRess base learning rate, cosine schedule (default: ${DEFAULT-VALUE})") double lr = D.compress().lr();
     @Option(names = "--queue", defaultValue = "4096", description = "memory-bank size K (default: ${DEFAULT-VALUE}; the paper: 128000)") int queue;
-    @Option(names = "--tau", defaultValue = "0.04", description = "temperature of both softmaxes (default: ${DEFAULT-VALUE})") float tau;
-    @Option(names = "--bank-dtype", defaultValue = "F32", description = "F32 or BF16 memory banks (default: ${DEFAULT-VALUE})") String bankDtype;
-    @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend;
-    @Option(names = "--seed", defaultValue = "0", description = "seed of data order, augmentation and initialisation") long seed;
-    @Option(names = "--out", defaultValue = "runs", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out;
+    @Option(names = "--tau", description = "temperature of both softmaxes (default: ${DEFAULT-VALUE})") float tau = D.compress().tau();
+    @Option(names = "--bank-dtype", description = "F32 or BF16 memory banks (default: ${DEFAULT-VALUE})") String bankDtype = D.compress().bankDtype();
+    @Option(names = "--backend", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = D.backend();
+    @Option(names = "--seed", description = "seed of data order, augmentation and initialisation (default: ${DEFAULT-VALUE})") long seed = D.seed();
+    @Option(names = "--out", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");
 
     @Override public Integer call() {
-        TrainConfig d = TrainConfig.fashionMnistDemo();
+        TrainConfig d = D;
         TrainConfig cfg = new TrainConfig(
                 new TrainConfig.Data("fashion-mnist", dataRoot, trainImages, testImages, workers, d.data().imageSize()),
                 new TrainConfig.Model(teacherArch, teacherWidth, true, teacherCheckpoint, teacherPreset),
