@@ -35,7 +35,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", description = "CompRess epochs (default: ${DEFAULT-VALUE})") int epochs = D.compress().epochs();
     @Option(names = "--batch-size", description = "batch size (default: ${DEFAULT-VALUE})") int batchSize = D.compress().batchSize();
     @Option(names = "--lr", description = "CompRess base learning rate, cosine schedule (default: ${DEFAULT-VALUE})") double lr = D.compress().lr();
-    @Option(names = "--queue", defaultValue = "4096", description = "memory-bank size K (default: ${DEFAULT-VALUE}; the paper: 128000)") int queue;
+    @Option(names = "--queue", description = "memory-bank size K (default: ${DEFAULT-VALUE}; the paper: 128000)") int queue = D.compress().queueSize();
     @Option(names = "--tau", description = "temperature of both softmaxes (default: ${DEFAULT-VALUE})") float tau = D.compress().tau();
     @Option(names = "--bank-dtype", description = "F32 or BF16 memory banks (default: ${DEFAULT-VALUE})") String bankDtype = D.compress().bankDtype();
     @Option(names = "--backend", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = D.backend();
