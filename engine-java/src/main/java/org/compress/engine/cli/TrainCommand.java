@@ -48,8 +48,8 @@ final class TrainCommand implements Callable<Integer> {
                 new TrainConfig.Data("fashion-mnist", dataRoot, trainImages, testImages, workers, d.data().imageSize()),
                 new TrainConfig.Model(teacherArch, teacherWidth, true, teacherCheckpoint, teacherPreset),
                 new TrainConfig.Model(studentArch, studentWidth, true, null, "torchvision"),
-                new TrainConfig.Moco(mocoEpochs, batchSize, d.moco().lr(), queue, d.moco().tau(), d.moco().headDim(), d.moco().momentum()),
-                new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false),
+                new TrainConfig.Moco(mocoEpochs, batchSize, d.moco().lr(), queue, d.moco().tau(), d.moco().headDim(), d.moco().momentum(), d.moco().logEvery()),
+                new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery()),
                 d.eval(), seed, backend);
         Pipeline.Summary s = Pipeline.run(cfg, out);
         var w = spec.commandLine().getOut();

@@ -69,7 +69,7 @@ public final class CompressTrainer {
              MomentumEncoder momentum = keyStudent == null ? null : new MomentumEncoder(backend, student, keyStudent, cfg.momentum());
              BatchStager stager = new BatchStager(backend)) {
             LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
-            StepLog steps = new StepLog("compress-" + cfg.method(), run, log, 10);
+            StepLog steps = new StepLog("compress-" + cfg.method(), run, log, cfg.logEvery());
             int perEpoch = loader.batchesPerEpoch();
             for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
                 try (DataLoader.Epoch it = loader.epoch(epoch)) {

@@ -38,7 +38,7 @@ public final class MocoPretrainer {
              MomentumEncoder momentum = new MomentumEncoder(backend, query, key, cfg.momentum());
              BatchStager q = new BatchStager(backend); BatchStager k = new BatchStager(backend)) {
             LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
-            StepLog steps = new StepLog("moco", run, log, 10);
+            StepLog steps = new StepLog("moco", run, log, cfg.logEvery());
             int perEpoch = loader.batchesPerEpoch();
             query.train();
             key.train();

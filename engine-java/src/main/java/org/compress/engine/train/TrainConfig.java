@@ -14,14 +14,14 @@ public record TrainConfig(Data data, Model teacher, Model student, Moco moco, Co
     public record Model(String arch, int baseWidth, boolean smallInput, String checkpoint, String checkpointPreset) {}
 
     /** MoCo v2 pretraining of the teacher (skipped when the teacher has a checkpoint or epochs is 0). */
-    public record Moco(int epochs, int batchSize, double lr, int queueSize, float tau, int headDim, double momentum) {}
+    public record Moco(int epochs, int batchSize, double lr, int queueSize, float tau, int headDim, double momentum, int logEvery) {}
 
     /**
      * CompRess: method "2q" (student bank filled by a momentum encoder), "2q-nomomentum" (by the student itself)
      * or "1q" (student projected to the teacher's dimension, scored against the teacher bank).
      */
     public record Compress(String method, int epochs, int batchSize, double lr, int queueSize, float tau, double momentum,
-                           String bankDtype, String lossPath, boolean checkFinite) {}
+                           String bankDtype, String lossPath, boolean checkFinite, int logEvery) {}
 
     /** k-NN evaluation on the test split against the training split's embeddings. */
     public record Eval(int[] k, double temperature) {}
@@ -31,8 +31,8 @@ public record TrainConfig(Data data, Model teacher, Model student, Moco moco, Co
                 new Data("fashion-mnist", "/usr/share/datasets/fashion-mnist", 4000, 1000, 2, 28),
                 new Model("resnet18", 16, true, null, "torchvision"),
                 new Model("resnet18", 8, true, null, "torchvision"),
-                new Moco(2, 128, 0.06, 4096, 0.2f, 64, 0.99),
-                new Compress("2q", 2, 128, 0.05, 4096, 0.04f, 0.999, "F32", "AUTO", false),
+                new Moco(2, 128, 0.06, 4096, 0.2f, 64, 0.99, 10),
+                new Compress("2q", 2, 128, 0.05, 4096, 0.04f, 0.999, "F32", "AUTO", false, 10),
                 new Eval(new int[] {1, 20}, 0.07),
                 0L, "auto");
     }

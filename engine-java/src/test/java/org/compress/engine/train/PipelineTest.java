@@ -1,0 +1,110 @@
+// The `compress train` job end to end on a slice of Fashion-MNIST with tiny networks: the run directory is
+// complete, the student's loss falls, the checkpoints reload into networks that reproduce the embeddings,
+// and every CompRess method runs.
+package org.compress.engine.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.compress.engine.backend.Backend;
+import org.compress.engine.backend.cpu.CpuBackend;
+import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.data.transforms.Normalize;
+import org.compress.engine.nn.models.Head;
+import org.compress.engine.nn.models.Network;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PipelineTest {
+    static TrainConfig tiny(String method, int compressEpochs) {
+        return new TrainConfig(
+                new TrainConfig.Data("fashion-mnist", "/usr/share/datasets/fashion-mnist", 256, 128, 2, 28),
+                new TrainConfig.Model("resnet18", 4, true, null, "torchvision"),
+                new TrainConfig.Model("resnet18", 4, true, null, "torchvision"),
+                new TrainConfig.Moco(1, 64, 0.06, 256, 0.2f, 16, 0.99, 1),
+                new TrainConfig.Compress(method, compressEpochs, 64, 0.1, 256, 0.04f, 0.999, "F32", "AUTO", true, 1),
+                new TrainConfig.Eval(new int[] {1, 5}, 0.07), 7L, "cpu");
+    }
+
+    @Test void runDirectoryIsCompleteAndCheckpointsReproduceTheEmbeddings(@TempDir Path runs) throws Exception {
+        Pipeline.Summary s = Pipeline.run(tiny("2q", 1), runs);
+        Path dir = s.runDirectory();
+        for (String f : new String[] {"config.json", "metrics.jsonl", "summary.json", "loss.png"}) {
+            assertTrue(Files.size(dir.resolve(f)) > 0, f);
+        }
+        for (String c : new String[] {"teacher.safetensors", "student.safetensors"}) {
+            assertTrue(RunDirectory.isComplete(dir.resolve("checkpoints").resolve(c)), c + " with its completion marker");
+        }
+        for (String rep : new String[] {"pixels", "teacher", "student"}) {
+            for (int k : new int[] {1, 5}) {
+                double a = s.knn().get(rep).get(k);
+                assertTrue(a > 0.1 && a <= 1, rep + " k=" + k + " accuracy " + a + " (10 classes: chance is 0.1)");
+            }
+        }
+        List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl"));
+        assertTrue(metrics.stream().anyMatch(l -> l.contains("\"stage\":\"moco\"")), "MoCo steps logged");
+        assertTrue(metrics.stream().anyMatch(l -> l.contains("\"stage\":\"compress-2q\"")), "CompRess steps logged");
+        assertEquals(6, metrics.stream().filter(l -> l.contains("\"stage\":\"eval\"")).count());
+
+        // a fresh student loaded from the checkpoint embeds the test images exactly as the k-NN evaluation saw them
+        Backend cpu = new CpuBackend();
+        TrainConfig cfg = tiny("2q", 1);
+        Network reloaded = Models.build(cpu, cfg.student(), 1, Head.none(), 99);
+        Models.load(reloaded, dir.resolve("checkpoints/student.safetensors"), "torchvision");
+        Dataset test = Pipeline.openSplit(cfg.data(), "test");
+        var view = SmallImageRecipes.eval(1, 28, Normalize.FASHION_MNIST);
+        Embeddings.Set a = Embeddings.of(cpu, reloaded, test, view, 64, 1);
+        Embeddings.Set b = Embeddings.of(cpu, reloaded, test, view, 32, 2);
+        assertArrayEquals(a.values(), b.values(), "batching and workers do not change embeddings");
+        assertEquals(test.label(0), a.labels()[0]);
+    }
+
+    @Test void theStudentLossFallsAndEveryMethodRuns(@TempDir Path runs) {
+        for (String method : new String[] {"2q", "2q-nomomentum", "1q"}) {
+            TrainConfig cfg = tiny(method, 3);
+            cfg = new TrainConfig(cfg.data(), cfg.teacher(), cfg.student(), new TrainConfig.Moco(0, 64, 0.06, 256, 0.2f, 16, 0.99, 1),
+                    cfg.compress(), cfg.eval(), cfg.seed(), cfg.backend());
+            Pipeline.Summary s = Pipeline.run(cfg, runs.resolve(method));
+            List<Double> losses = lossesOf(s.runDirectory(), "compress-" + method);
+            assertEquals(12, losses.size(), "3 epochs of 4 batches, each logged");
+            double first = (losses.get(0) + losses.get(1)) / 2, last = (losses.get(10) + losses.get(11)) / 2;
+            assertTrue(last < 0.9 * first, method + ": loss " + first + " -> " + last + " should fall by > 10%");
+        }
+    }
+
+    @Test void badConfigurationsAreRejectedWithTheReason(@TempDir Path runs) {
+        TrainConfig bad = tiny("3q", 1);
+        var e = assertThrows(IllegalArgumentException.class, () -> Pipeline.run(bad, runs));
+        assertTrue(e.getMessage().contains("expected 2q, 2q-nomomentum or 1q, found '3q'"), e.getMessage());
+        TrainConfig c = tiny("2q", 1);
+        TrainConfig missing = new TrainConfig(new TrainConfig.Data("fashion-mnist", "/nonexistent", 10, 10, 1, 28), c.teacher(),
+                c.student(), c.moco(), c.compress(), c.eval(), 0, "cpu");
+        var m = assertThrows(IllegalArgumentException.class, () -> Pipeline.run(missing, runs));
+        assertTrue(m.getMessage().contains("/nonexistent does not exist"), m.getMessage());
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Double> lossesOf(Path dir, String stage) {
+        try {
+            var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+            return Files.readAllLines(dir.resolve("metrics.jsonl")).stream()
+                    .map(l -> {
+                        try {
+                            return (Map<String, Object>) mapper.readValue(l, Map.class);
+                        } catch (Exception ex) {
+                            throw new RuntimeException(ex);
+                        }
+                    })
+                    .filter(r -> stage.equals(r.get("stage")))
+                    .map(r -> ((Number) r.get("loss")).doubleValue()).toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
