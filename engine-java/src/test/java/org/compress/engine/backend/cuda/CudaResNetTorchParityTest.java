@@ -74,13 +74,17 @@ class CudaResNetTorchParityTest {
      * Element-wise gradient parity needs the replay's activations within kinkThreshold() of PyTorch's: beyond it ReLU
      * masks and max-pool choices switch and single gradients jump by 10-70% (TorchParity). cuDNN chooses its algorithms
      * by speed (Winograd / FFT ones sit ~1e-4 off), so the check runs only when the measured forward deviation allows
-     * it and otherwise reports as skipped with the numbers.
+     * it and otherwise reports as skipped with the numbers. The yardstick is the eval-mode forward (eval.logits and
+     * eval.features; same convolution shapes, so the same cuDNN plans as the train forward): the threshold is a
+     * relative weight perturbation, which moves the eval outputs by about as much, whereas batch-3 train-mode BN
+     * amplifies it in train.logits (the CPU replay of resnet50_small: train.logits 2.2e-6 off, above its 1e-6
+     * threshold, eval.features 2.4e-7, and every gradient holds at 11% of the CPU tolerance or less).
      */
     @ParameterizedTest @ValueSource(strings = {"resnet18_small", "resnet50_small"})
     void trunkGradientsAndSgdStepMatchPyTorchWhereActivationsAreCloseEnough(String fixture) {
         TorchParity fx = TorchParity.load(fixture);
         Map<String, Tensor> r = replay(fx);
-        double deviation = Math.max(fx.relativeError("train.logits", r.get("train.logits")), fx.relativeError("eval.features", r.get("eval.features")));
+        double deviation = Math.max(fx.relativeError("eval.logits", r.get("eval.logits")), fx.relativeError("eval.features", r.get("eval.features")));
         Assumptions.assumeTrue(deviation <= fx.kinkThreshold(), String.format(Locale.ROOT,
                 "%s on %s: forward deviation %.2e exceeds the gradient kink threshold %.0e (cuDNN's algorithms): only forward,"
                         + " loss, BN buffers and fc gradients are held to the table", fixture, device, deviation, fx.kinkThreshold()));
