@@ -171,11 +171,47 @@ public final class TorchParity {
             refDelta[i] = ref[i] - before[i];
             gotDelta[i] = got[i] - before[i];
         }
+        assertScaled(name + " sgd." + param + " update on " + device, gotDelta, refDelta, sgdTolerance(param, device));
+    }
+
+    /** What assertSgdParity allows for a parameter's update, as a fraction of the largest reference update. */
+    public double sgdTolerance(String param, Device device) {
+        float[] before = HostData.toFloats(get("state." + param));
+        float[] ref = HostData.toFloats(get("sgd." + param));
+        double maxP = 0, maxDelta = 0;
+        for (int i = 0; i < ref.length; i++) {
+            maxP = Math.max(maxP, Math.abs(before[i]));
+            maxDelta = Math.max(maxDelta, Math.abs(ref[i] - before[i]));
+        }
         // Subtracting two close fp32 values leaves ~1 ulp of |p| in each delta: allow 4 ulps of the largest parameter.
-        double maxP = 0;
-        for (float p : before) maxP = Math.max(maxP, Math.abs(p));
-        double slack = 4 * Math.ulp((float) maxP) / Math.max(maxAbs(refDelta), Double.MIN_NORMAL);
-        assertScaled(name + " sgd." + param + " update on " + device, gotDelta, refDelta, tolerance("grad." + param, device) + slack);
+        double slack = 4 * Math.ulp((float) maxP) / Math.max(maxDelta, Double.MIN_NORMAL);
+        return tolerance("grad." + param, device) + slack;
+    }
+
+    /** max |actual - reference| / max |reference| for a key (what assertParity holds to tolerance(key, device)): for reports. */
+    public double relativeError(String key, Tensor actual) {
+        return relativeError(HostData.toFloats(actual), HostData.toFloats(get(key)));
+    }
+
+    /** The same measure for an SGD update (after - before vs sgd.param - state.param), as assertSgdParity judges it. */
+    public double sgdRelativeError(String param, Tensor after) {
+        float[] before = HostData.toFloats(get("state." + param));
+        float[] ref = HostData.toFloats(get("sgd." + param));
+        float[] got = HostData.toFloats(after);
+        float[] refDelta = new float[ref.length];
+        float[] gotDelta = new float[ref.length];
+        for (int i = 0; i < ref.length; i++) {
+            refDelta[i] = ref[i] - before[i];
+            gotDelta[i] = got[i] - before[i];
+        }
+        return relativeError(gotDelta, refDelta);
+    }
+
+    private static double relativeError(float[] actual, float[] ref) {
+        double d = 0;
+        for (int i = 0; i < ref.length; i++) d = Math.max(d, Math.abs((double) actual[i] - ref[i]));
+        double scale = maxAbs(ref);
+        return scale == 0 ? d : d / scale;
     }
 
     private static void assertScaled(String what, float[] actual, float[] ref, double fraction) {
