@@ -4,10 +4,16 @@
 set -euo pipefail
 out_dir=${1:?usage: build.sh OUTPUT_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-nvcc_bin=${CUDACXX:-$(command -v nvcc || true)}
-[ -n "$nvcc_bin" ] || { [ -x /usr/local/cuda/bin/nvcc ] && nvcc_bin=/usr/local/cuda/bin/nvcc; } || true
-if [ -z "$nvcc_bin" ] || ! command -v cmake >/dev/null; then
-  echo "[compress-native] SKIPPED: ${nvcc_bin:+cmake}${nvcc_bin:-nvcc} not found; the jar carries no native library and the CUDA backend will report itself unavailable."
+# nvcc: $CUDACXX, else the PATH, else $CUDA_HOME/bin (default /usr/local/cuda).
+nvcc_bin=
+for candidate in "${CUDACXX:-}" "$(command -v nvcc || true)" "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc"; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then nvcc_bin=$candidate; break; fi
+done
+missing=
+[ -n "$nvcc_bin" ] || missing=nvcc
+command -v cmake >/dev/null || missing="${missing:+$missing and }cmake"
+if [ -n "$missing" ]; then
+  echo "[compress-native] SKIPPED: $missing not found; the jar carries no native library and the CUDA backend will report itself unavailable."
   exit 0
 fi
 if [ -z "${JAVA_HOME:-}" ] && command -v javac >/dev/null; then JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")"); fi
