@@ -38,6 +38,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--queue", description = "memory-bank size K (default: ${DEFAULT-VALUE}; the paper: 128000)") int queue = D.compress().queueSize();
     @Option(names = "--tau", description = "temperature of both softmaxes (default: ${DEFAULT-VALUE})") float tau = D.compress().tau();
     @Option(names = "--bank-dtype", description = "F32 or BF16 memory banks (default: ${DEFAULT-VALUE})") String bankDtype = D.compress().bankDtype();
+    @Option(names = "--cached-teacher", description = "compute teacher embeddings once per image and look them up (default: ${DEFAULT-VALUE})")
+    boolean cachedTeacher = D.compress().cachedTeacher();
     @Option(names = "--backend", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = D.backend();
     @Option(names = "--seed", description = "seed of data order, augmentation and initialisation (default: ${DEFAULT-VALUE})") long seed = D.seed();
     @Option(names = "--out", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");
@@ -49,7 +51,7 @@ final class TrainCommand implements Callable<Integer> {
                 new TrainConfig.Model(teacherArch, teacherWidth, true, teacherCheckpoint, teacherPreset),
                 new TrainConfig.Model(studentArch, studentWidth, true, null, "torchvision"),
                 new TrainConfig.Moco(mocoEpochs, batchSize, d.moco().lr(), queue, d.moco().tau(), d.moco().headDim(), d.moco().momentum(), d.moco().logEvery()),
-                new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery()),
+                new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery(), cachedTeacher),
                 d.eval(), seed, backend);
         Pipeline.Summary s = Pipeline.run(cfg, out);
         var w = spec.commandLine().getOut();

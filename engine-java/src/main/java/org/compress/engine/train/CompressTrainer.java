@@ -3,6 +3,7 @@
 //   loss = mean_i KL(softmax(t_i Qt / tau) || softmax(s_i Qs / tau)) against the banks before this batch
 //   backward through the student, SGD step; then enqueue t into Qt and k (2q), s (2q without momentum) into Qs.
 // 1q: the student has a linear head to the teacher's dimension and is scored against Qt; there is no Qs.
+// Cached teacher: t is looked up by image index from embeddings computed once (TeacherCache).
 package org.compress.engine.train;
 
 import org.compress.engine.backend.Backend;
@@ -47,6 +48,12 @@ public final class CompressTrainer {
      */
     public static void train(Backend backend, Network teacher, Network student, Network keyStudent, Dataset data, Recipe view,
                              TrainConfig.Compress cfg, int workers, long seed, RunDirectory run) {
+        train(backend, teacher, null, student, keyStudent, data, view, cfg, workers, seed, run);
+    }
+
+    /** As above; with a {@code cache}, teacher embeddings are looked up by image index instead of computed. */
+    public static void train(Backend backend, Network teacher, TeacherCache cache, Network student, Network keyStudent, Dataset data,
+                             Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run) {
         Method method = Method.parse(cfg.method());
         if ((method == Method.TWO_QUEUES) != (keyStudent != null)) {
             throw new IllegalArgumentException("CompRess " + cfg.method() + ": a momentum student is needed exactly for 2q");
@@ -78,7 +85,7 @@ public final class CompressTrainer {
                         try (Batch b = it.next()) {
                             double lr = schedule.lr(epoch + (double) i++ / perEpoch);
                             Tensor x = stager.stage(b.view(0));
-                            Tensor t = teacher.embed(x);
+                            Tensor t = cache != null ? cache.lookup(b.indices()) : teacher.embed(x);
                             Tensor s = student.forward(x);
                             Tensor keys = null;
                             if (method == Method.TWO_QUEUES) { // as the official code: EMA before the keys, before this step's SGD

@@ -48,7 +48,10 @@ public final class Pipeline {
             log.info("teacher {} ({} parameters, {}-d), student {} ({} parameters, {}-d)", cfg.teacher().arch(), teacher.parameterCount(),
                     teacher.embeddingDim(), cfg.student().arch(), student.parameterCount(), student.embeddingDim());
             Recipe view = SmallImageRecipes.compress(channels, size, norm);
-            CompressTrainer.train(backend, teacher, student, key, train, view, cfg.compress(), cfg.data().workers(), cfg.seed(), run);
+            try (TeacherCache cache = cfg.compress().cachedTeacher()
+                    ? TeacherCache.compute(backend, teacher, train, SmallImageRecipes.eval(channels, size, norm), 256, cfg.data().workers()) : null) {
+                CompressTrainer.train(backend, teacher, cache, student, key, train, view, cfg.compress(), cfg.data().workers(), cfg.seed(), run);
+            }
             checkpoint(backend, run, "student.safetensors", student);
             Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, train, test, channels, size, norm, teacher, student, run);
             Plots.line(dir.resolve("loss.png"), "training loss", run.history(), "step", "loss");

@@ -28,7 +28,7 @@ class PipelineTest {
                 new TrainConfig.Model("resnet18", 4, true, null, "torchvision"),
                 new TrainConfig.Model("resnet18", 4, true, null, "torchvision"),
                 new TrainConfig.Moco(1, 64, 0.06, 256, 0.2f, 16, 0.99, 1),
-                new TrainConfig.Compress(method, compressEpochs, 64, 0.1, 256, 0.04f, 0.999, "F32", "AUTO", true, 1),
+                new TrainConfig.Compress(method, compressEpochs, 64, 0.1, 256, 0.04f, 0.999, "F32", "AUTO", true, 1, false),
                 new TrainConfig.Eval(new int[] {1, 5}, 0.07), 7L, "cpu");
     }
 
@@ -65,12 +65,17 @@ class PipelineTest {
         assertEquals(test.label(0), a.labels()[0]);
     }
 
-    @Test void theStudentLossFallsAndEveryMethodRuns(@TempDir Path runs) {
-        for (String method : new String[] {"2q", "2q-nomomentum", "1q"}) {
+    @Test void theStudentLossFallsForEveryMethodAndTheCachedTeacher(@TempDir Path runs) {
+        for (String method : new String[] {"2q", "2q-nomomentum", "1q", "2q-cached"}) {
+            boolean cached = method.endsWith("-cached");
+            method = cached ? "2q" : method;
             TrainConfig cfg = tiny(method, 3);
+            TrainConfig.Compress c = cfg.compress();
             cfg = new TrainConfig(cfg.data(), cfg.teacher(), cfg.student(), new TrainConfig.Moco(0, 64, 0.06, 256, 0.2f, 16, 0.99, 1),
-                    cfg.compress(), cfg.eval(), cfg.seed(), cfg.backend());
-            Pipeline.Summary s = Pipeline.run(cfg, runs.resolve(method));
+                    new TrainConfig.Compress(c.method(), c.epochs(), c.batchSize(), c.lr(), c.queueSize(), c.tau(), c.momentum(),
+                            c.bankDtype(), c.lossPath(), c.checkFinite(), c.logEvery(), cached),
+                    cfg.eval(), cfg.seed(), cfg.backend());
+            Pipeline.Summary s = Pipeline.run(cfg, runs.resolve(method + (cached ? "-cached" : "")));
             List<Double> losses = lossesOf(s.runDirectory(), "compress-" + method);
             assertEquals(12, losses.size(), "3 epochs of 4 batches, each logged");
             double first = (losses.get(0) + losses.get(1)) / 2, last = (losses.get(10) + losses.get(11)) / 2;
