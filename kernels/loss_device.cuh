@@ -13,6 +13,27 @@ constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.69314718055994531f;
 constexpr unsigned kFullMask = 0xffffffffu;
 
+// Fragment coordinates of mma.sync / ldmatrix (PTX ISA, "Matrix fragments for mma.m16n8k16 / m16n8k8"), as
+// lane -> (row, col) inside a tile. __host__ too: kernels/dev checks them on the CPU against the PTX layouts.
+// Accumulator element i (0..3) of an m16n8 tile sits at row g + 8 (i >> 1), col 2 t + (i & 1), g = lane / 4,
+// t = lane % 4.
+__host__ __device__ constexpr int frag_g(int lane) { return lane >> 2; }
+__host__ __device__ constexpr int frag_t(int lane) { return lane & 3; }
+__host__ __device__ constexpr int acc_row(int lane, int i) { return (lane >> 2) + 8 * (i >> 1); }
+__host__ __device__ constexpr int acc_col(int lane, int i) { return 2 * (lane & 3) + (i & 1); }
+// ldmatrix.x4: lane l supplies the address of row (l & 7) of 8x8 matrix (l >> 3); register r receives matrix r.
+// A (16 rows x 16 k, [row][k] in smem): matrices (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15),
+// (rows 8-15, k 8-15) are exactly a0..a3.
+__host__ __device__ constexpr int ldsm_a_row(int lane) { return lane & 15; }
+__host__ __device__ constexpr int ldsm_a_col(int lane) { return (lane >> 4) * 8; }
+// B of two n8 tiles from an [n][k] tile: (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15)
+// = b0, b1 of the first tile, b0, b1 of the second.
+__host__ __device__ constexpr int ldsm_b_row(int lane) { return (lane & 7) + ((lane >> 4) << 3); }
+__host__ __device__ constexpr int ldsm_b_col(int lane) { return ((lane >> 3) & 1) * 8; }
+// Same from a [k][n] tile with .trans: (k 0-7, n 0-7), (k 8-15, n 0-7), (k 0-7, n 8-15), (k 8-15, n 8-15).
+__host__ __device__ constexpr int ldsm_bt_row(int lane) { return (lane & 7) + ((lane >> 3) & 1) * 8; }
+__host__ __device__ constexpr int ldsm_bt_col(int lane) { return (lane >> 4) * 8; }
+
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
     return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }

@@ -30,21 +30,27 @@ constexpr int kSplitUnit = 32;                   // split boundaries are multipl
 constexpr int64_t kWorkspaceCap = 16ll << 20;    // fewer splits rather than more workspace than this
 constexpr int kCtasPerSm = 2;                    // splits are sized for this many resident CTAs per SM
 constexpr size_t kSmemTarget = 112 * 1024;       // two CTAs per SM fit an H100 (228 KB per SM)
-constexpr size_t kSmemLimit = 166912;            // A100's per-block opt-in maximum (H100: 232448)
+constexpr size_t kSmemA100 = 166912;             // per-block opt-in maximum on A100: every production config fits
+constexpr size_t kSmemH100 = 232448;             // ... on H100: lab-only configs may go up to this
 
 __host__ __device__ constexpr int pad_dim(int d) { return d <= 64 ? 64 : (d <= 128 ? 128 : 256); }
 // Warps sharing one 16-row group, each owning 1/CS of the output columns, so that the accumulators
 // (1 or 2 sides x DS columns over 16 rows) stay at 128 registers per thread.
 __host__ __device__ constexpr int col_splits(int ds_pad, bool two) { return (two ? 2 : 1) * ds_pad > 256 ? 2 : 1; }
 __host__ __device__ constexpr int rows_per_cta(int ds_pad, bool two) { return 16 * (4 / col_splits(ds_pad, two)); }
-// Row padding (elements) of every shared-memory tile: makes ldmatrix (BF16: 16 B) and the TF32 fragment loads
-// (F32: 4 words, row stride = 4 mod 32 banks) conflict-free.
-__host__ __device__ constexpr int smem_skew(int elem) { return elem == 2 ? 8 : 4; }
+// Shared-memory row padding (elements), chosen so every fragment load is bank-conflict-free (checked on the CPU
+// by kernels/dev/host_selftest): query tiles D + 8 (BF16 ldmatrix rows 16 B apart mod 128 B; F32 64-bit loads
+// with a row stride of 8 mod 32 words); BF16 bank tiles D + 8; F32 bank tiles D with the XOR swizzle below,
+// because they are read both as [anchor][dim] pairs (logits) and as [dim] columns of anchor pairs (P V).
+constexpr int kQuerySkew = 8;
+__host__ __device__ constexpr int bank_skew(int elem) { return elem == 2 ? 8 : 0; }
+// F32 bank tile element (r, c) lives at column tf32_swizzle(r, c) of row r: flips bits 3-4 of c by
+// (r + r/4) mod 4, which spreads both the logits' (row g, cols 2t..2t+1) and P V's (rows 2t / 2t+1, col g)
+// patterns over all 32 banks. Keeps 4-element chunks and even pairs contiguous; needs D padded to 32.
+__host__ __device__ constexpr int tf32_swizzle(int r, int c) { return c ^ (((r + (r >> 2)) & 3) << 3); }
 constexpr size_t fused_smem_bytes(int elem, int dt, int ds, bool two, bool same, int kt, int stages) {
-    const int ldt = two ? dt + smem_skew(elem) : 0;
-    const int lds = ds + smem_skew(elem);
-    const int query_elems = rows_per_cta(ds, two) * (ldt + lds);
-    const int stage_elems = kt * ((two && !same ? ldt : 0) + lds);
+    const int query_elems = rows_per_cta(ds, two) * ((two ? dt + kQuerySkew : 0) + ds + kQuerySkew);
+    const int stage_elems = kt * ((two && !same ? dt + bank_skew(elem) : 0) + ds + bank_skew(elem));
     return (size_t)(query_elems + stages * stage_elems) * elem;
 }
 
@@ -66,18 +72,19 @@ struct FusedConfig {
     static constexpr int CS = col_splits(DS, TWO);
     static constexpr int CW = DS / CS;                    // output columns per warp
     static constexpr int ROWS = rows_per_cta(DS, TWO);
-    static constexpr int SKEW = smem_skew(E);
-    static constexpr int LDT = TWO ? DT + SKEW : 0;       // smem row strides (elements)
-    static constexpr int LDQS = DS + SKEW;
+    static constexpr int LDT = TWO ? DT + kQuerySkew : 0;       // smem row strides (elements): query tiles
+    static constexpr int LDQS = DS + kQuerySkew;
+    static constexpr int LDBT = TWO ? DT + bank_skew(E) : 0;    // bank tiles
+    static constexpr int LDBS = DS + bank_skew(E);
     static constexpr bool LOAD_T = TWO && !SAME;          // a separate teacher bank tile per stage
-    static constexpr int STAGE_T = LOAD_T ? KT * LDT : 0;
-    static constexpr int STAGE_ELEMS = STAGE_T + KT * LDQS;
+    static constexpr int STAGE_T = LOAD_T ? KT * LDBT : 0;
+    static constexpr int STAGE_ELEMS = STAGE_T + KT * LDBS;
     static constexpr size_t SMEM = fused_smem_bytes(E, DT, DS, TWO, SAME, KT, STAGES);
     static_assert(std::is_same<BankT, float>::value || kBf16, "bank is F32 or BF16");
     static_assert(!SAME || (TWO && DT_ == DS_), "one-bank mode needs Dt == Ds");
     static_assert(KT % 16 == 0 && STAGES >= 2 && kSplitUnit % KT == 0, "tile shape");
-    static_assert(CW % 16 == 0 && DS % 16 == 0 && DT % 16 == 0, "padded dims");
-    static_assert(SMEM % 16 == 0 && SMEM <= kSmemLimit, "shared memory");
+    static_assert(CW % 32 == 0 && DS % 32 == 0 && DT % 32 == 0, "padded dims (the F32 swizzle works in 32s)");
+    static_assert(SMEM % 16 == 0 && SMEM <= kSmemH100, "shared memory");
 };
 
 // The production tile choice: the deepest pipeline with KT = 32 that leaves room for two CTAs per SM, else
@@ -101,6 +108,8 @@ constexpr int auto_stages() {
 template <typename BankT, int DT, int DS, bool TWO, bool SAME>
 using AutoConfig = FusedConfig<BankT, DT, DS, TWO, SAME, auto_kt<BankT, DT, DS, TWO, SAME>(),
                                auto_stages<BankT, DT, DS, TWO, SAME>()>;
+template <typename BankT, int DT, int DS, bool TWO, bool SAME>
+constexpr bool kAutoFitsA100 = AutoConfig<BankT, DT, DS, TWO, SAME>::SMEM <= kSmemA100;
 
 // ---- split kernel -------------------------------------------------------------------------------------
 struct FusedArgs {
@@ -119,6 +128,10 @@ struct FusedArgs {
     unsigned* counter;        // merge's "last block" ticket; zeroed here, before the merge runs
 };
 
+// Column of bank element (r, c) in its smem tile: swizzled for F32 (see tf32_swizzle), plain for BF16.
+template <typename T>
+__device__ __forceinline__ int bank_col(int r, int c) { return std::is_same<T, float>::value ? tf32_swizzle(r, c) : c; }
+
 // Anchors [a0, a0 + nvalid) of a K x d bank into a [KT][LD] tile; rows >= nvalid become zeros (so masked
 // anchors add 0 * 0, never garbage), columns >= d keep the zeros written at kernel start.
 template <class C, int LD>
@@ -132,14 +145,15 @@ __device__ __forceinline__ void load_bank_tile(typename C::Bank* dst, const type
         for (int c = threadIdx.x; c < total; c += kThreads) {
             const int r = c / chunks_per_row, q = c - r * chunks_per_row;
             const bool ok = r < nvalid;
-            cp_async16(dst + r * LD + q * kPerChunk, ok ? bank + (a0 + r) * d + q * kPerChunk : bank, ok ? 16 : 0);
+            cp_async16(dst + r * LD + bank_col<T>(r, q * kPerChunk), ok ? bank + (a0 + r) * d + q * kPerChunk : bank,
+                       ok ? 16 : 0);
         }
     } else {   // rows only 2- or 4-byte aligned (odd D): plain loads, converted on the way
         const int total = C::KT * d;
         for (int e = threadIdx.x; e < total; e += kThreads) {
             const int r = e / d, c = e - r * d;
             const float v = r < nvalid ? to_float(bank[(a0 + r) * d + c]) : 0.f;
-            dst[r * LD + c] = to_operand<T>(v);
+            dst[r * LD + bank_col<T>(r, c)] = to_operand<T>(v);
         }
     }
 }
@@ -152,7 +166,7 @@ __device__ __forceinline__ void round_tile_tf32(float* dst, int d) {
     const int total = C::KT * chunks_per_row;
     for (int c = threadIdx.x; c < total; c += kThreads) {
         const int r = c / chunks_per_row, q = c - r * chunks_per_row;
-        float4* p = reinterpret_cast<float4*>(dst + r * LD + q * 4);
+        float4* p = reinterpret_cast<float4*>(dst + r * LD + tf32_swizzle(r, q * 4));
         float4 v = *p;
         v.x = tf32_round(v.x); v.y = tf32_round(v.y); v.z = tf32_round(v.z); v.w = tf32_round(v.w);
         *p = v;
@@ -185,21 +199,20 @@ __device__ __forceinline__ void load_queries(typename C::Bank* dst, const float*
 
 // z1 (+ z2 when DUAL) = this warp's 16 query rows a1 (a2) x the KT anchors of btile, over DPAD dims.
 // BF16: ldmatrix fragments, m16n8k16. The B fragment is loaded once and used for both sides in 1q mode.
-template <int NT, int DPAD, int LD, bool DUAL>
+template <int NT, int DPAD, int LDA, int LDB, bool DUAL>
 __device__ __forceinline__ void logits_bf16(float (&z1)[NT][4], float (&z2)[NT][4], const bf16* a1, const bf16* a2,
                                             const bf16* btile, int lane) {
     #pragma unroll
     for (int kk = 0; kk < DPAD / 16; ++kk) {
         uint32_t f1[4], f2[4];
-        const int arow = lane & 15, acol = kk * 16 + (lane >> 4) * 8;
-        ldsm_x4(f1, a1 + arow * LD + acol);
-        if (DUAL) ldsm_x4(f2, a2 + arow * LD + acol);
+        const int arow = ldsm_a_row(lane), acol = kk * 16 + ldsm_a_col(lane);
+        ldsm_x4(f1, a1 + arow * LDA + acol);
+        if (DUAL) ldsm_x4(f2, a2 + arow * LDA + acol);
         #pragma unroll
         for (int np = 0; np < NT / 2; ++np) {
             uint32_t b[4];
-            const int brow = np * 16 + (lane & 7) + ((lane >> 4) << 3);
-            const int bcol = kk * 16 + ((lane >> 3) & 1) * 8;
-            ldsm_x4(b, btile + brow * LD + bcol);
+            const int brow = np * 16 + ldsm_b_row(lane), bcol = kk * 16 + ldsm_b_col(lane);
+            ldsm_x4(b, btile + brow * LDB + bcol);
             mma_bf16(z1[2 * np], f1, b[0], b[1]);
             mma_bf16(z1[2 * np + 1], f1, b[2], b[3]);
             if (DUAL) {
@@ -211,26 +224,27 @@ __device__ __forceinline__ void logits_bf16(float (&z1)[NT][4], float (&z2)[NT][
 }
 
 // TF32: m16n8k8 with the k index permuted inside each 8-slice (logical k = t <-> dim 2t, k = t+4 <-> dim 2t+1)
-// identically for A and B, so each fragment pair is one 64-bit shared load.
-template <int NT, int DPAD, int LD, bool DUAL>
+// identically for A and B, so each fragment pair is one 64-bit shared load (the bank tile is swizzled).
+template <int NT, int DPAD, int LDA, int LDB, bool DUAL>
 __device__ __forceinline__ void logits_tf32(float (&z1)[NT][4], float (&z2)[NT][4], const float* a1, const float* a2,
                                             const float* btile, int lane) {
-    const int g = lane >> 2, t = lane & 3;
+    const int g = frag_g(lane), t = frag_t(lane);
     #pragma unroll
     for (int kk = 0; kk < DPAD / 8; ++kk) {
         const int col = kk * 8 + 2 * t;
-        const float2 x0 = *reinterpret_cast<const float2*>(a1 + g * LD + col);
-        const float2 x1 = *reinterpret_cast<const float2*>(a1 + (g + 8) * LD + col);
+        const float2 x0 = *reinterpret_cast<const float2*>(a1 + g * LDA + col);
+        const float2 x1 = *reinterpret_cast<const float2*>(a1 + (g + 8) * LDA + col);
         const uint32_t f1[4] = {fbits(x0.x), fbits(x1.x), fbits(x0.y), fbits(x1.y)};
         uint32_t f2[4] = {0, 0, 0, 0};
         if (DUAL) {
-            const float2 y0 = *reinterpret_cast<const float2*>(a2 + g * LD + col);
-            const float2 y1 = *reinterpret_cast<const float2*>(a2 + (g + 8) * LD + col);
+            const float2 y0 = *reinterpret_cast<const float2*>(a2 + g * LDA + col);
+            const float2 y1 = *reinterpret_cast<const float2*>(a2 + (g + 8) * LDA + col);
             f2[0] = fbits(y0.x); f2[1] = fbits(y1.x); f2[2] = fbits(y0.y); f2[3] = fbits(y1.y);
         }
         #pragma unroll
         for (int n = 0; n < NT; ++n) {
-            const float2 bb = *reinterpret_cast<const float2*>(btile + (n * 8 + g) * LD + col);
+            const int brow = n * 8 + g;
+            const float2 bb = *reinterpret_cast<const float2*>(btile + brow * LDB + tf32_swizzle(brow, col));
             mma_tf32(z1[n], f1, fbits(bb.x), fbits(bb.y));
             if (DUAL) mma_tf32(z2[n], f2, fbits(bb.x), fbits(bb.y));
         }
@@ -258,8 +272,7 @@ __device__ __forceinline__ void pv_bf16(float (&gt)[TWO ? CW / 8 : 1][4], float 
         #pragma unroll
         for (int np = 0; np < CW / 16; ++np) {
             uint32_t b[4];
-            const int vrow = j * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
-            const int vcol = np * 16 + (lane >> 4) * 8;
+            const int vrow = j * 16 + ldsm_bt_row(lane), vcol = np * 16 + ldsm_bt_col(lane);
             ldsm_x4_trans(b, vtile + vrow * LD + vcol);
             mma_bf16(gs[2 * np], as, b[0], b[1]);
             mma_bf16(gs[2 * np + 1], as, b[2], b[3]);
@@ -273,11 +286,12 @@ __device__ __forceinline__ void pv_bf16(float (&gt)[TWO ? CW / 8 : 1][4], float 
 
 // TF32: the accumulator layout of an n8 logit tile is the A fragment of a k8 slice under the permutation
 // logical k = t <-> anchor 2t, k = t+4 <-> anchor 2t+1 (a0 = c0, a1 = c2, a2 = c1, a3 = c3); B follows it.
+// vtile: the bank tile (not column-offset: the swizzle depends on the absolute column); col0 = first column.
 template <int NT, int CW, int LD, bool TWO>
 __device__ __forceinline__ void pv_tf32(float (&gt)[TWO ? CW / 8 : 1][4], float (&gs)[CW / 8][4],
                                         const float (&pt)[NT][4], const float (&ps)[NT][4], const float* vtile,
-                                        int lane) {
-    const int g = lane >> 2, t = lane & 3;
+                                        int col0, int lane) {
+    const int g = frag_g(lane), t = frag_t(lane);
     #pragma unroll
     for (int j = 0; j < NT; ++j) {
         const uint32_t as[4] = {fbits(tf32_round(ps[j][0])), fbits(tf32_round(ps[j][2])),
@@ -287,10 +301,13 @@ __device__ __forceinline__ void pv_tf32(float (&gt)[TWO ? CW / 8 : 1][4], float 
             at[0] = fbits(tf32_round(pt[j][0])); at[1] = fbits(tf32_round(pt[j][2]));
             at[2] = fbits(tf32_round(pt[j][1])); at[3] = fbits(tf32_round(pt[j][3]));
         }
-        const float* v = vtile + (j * 8 + 2 * t) * LD + g;
+        const int r0 = j * 8 + 2 * t;
+        const float* v0 = vtile + r0 * LD;
+        const float* v1 = v0 + LD;
         #pragma unroll
         for (int n = 0; n < CW / 8; ++n) {
-            const uint32_t b0 = fbits(v[n * 8]), b1 = fbits(v[LD + n * 8]);
+            const int c = col0 + n * 8 + g;
+            const uint32_t b0 = fbits(v0[tf32_swizzle(r0, c)]), b1 = fbits(v1[tf32_swizzle(r0 + 1, c)]);
             mma_tf32(gs[n], as, b0, b1);
             if (TWO) mma_tf32(gt[n], at, b0, b1);
         }
@@ -303,12 +320,12 @@ __device__ __forceinline__ void pv_tf32(float (&gt)[TWO ? CW / 8 : 1][4], float 
 template <int NT, bool TWO, bool MASK>
 __device__ __forceinline__ void softmax_tile(float (&zt)[NT][4], float (&zs)[NT][4], float (&mt)[2], float (&lt)[2],
                                              float (&ms)[2], float (&ls)[2], float (&acc)[2], float (&sct)[2],
-                                             float (&scs)[2], float scale2, int nvalid, int t4) {
+                                             float (&scs)[2], float scale2, int nvalid, int lane) {
     #pragma unroll
     for (int n = 0; n < NT; ++n) {
         #pragma unroll
         for (int i = 0; i < 4; ++i) {
-            const bool valid = !MASK || n * 8 + 2 * t4 + (i & 1) < nvalid;
+            const bool valid = !MASK || n * 8 + acc_col(lane, i) < nvalid;
             zs[n][i] = valid ? zs[n][i] * scale2 : -INFINITY;
             if (TWO) zt[n][i] = valid ? zt[n][i] * scale2 : -INFINITY;
         }
@@ -347,7 +364,7 @@ __device__ __forceinline__ void softmax_tile(float (&zt)[NT][4], float (&zs)[NT]
                 if (TWO) {
                     const float pt = fast_exp2(zt[n][i] - mt_new);
                     float dz = zt[n][i] - zs[n][i];
-                    if (MASK && !(n * 8 + 2 * t4 + c < nvalid)) dz = 0.f;   // -inf - -inf
+                    if (MASK && !(n * 8 + acc_col(lane, i) < nvalid)) dz = 0.f;   // -inf - -inf
                     acc[r] = fmaf(pt, dz, acc[r]);
                     lt[r] += pt;
                     zt[n][i] = pt;
@@ -366,10 +383,10 @@ __global__ void __launch_bounds__(kThreads) fused_split_kernel(const FusedArgs a
     extern __shared__ __align__(16) unsigned char smem_raw[];
     T* s_tq = reinterpret_cast<T*>(smem_raw);      // [ROWS][LDT] teacher queries (CompRess)
     T* s_sq = s_tq + C::ROWS * C::LDT;              // [ROWS][LDQS] student queries
-    T* s_stages = s_sq + C::ROWS * C::LDQS;         // STAGES x ([KT][LDT] teacher bank if LOAD_T, [KT][LDQS] bank)
+    T* s_stages = s_sq + C::ROWS * C::LDQS;         // STAGES x ([KT][LDBT] teacher bank if LOAD_T, [KT][LDBS] bank)
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int g = lane >> 2, t4 = lane & 3;
+    const int g = frag_g(lane), t4 = frag_t(lane);
     const int rg = warp / C::CS, cs = warp % C::CS;
     const int row0 = blockIdx.x * C::ROWS;
     const int split = blockIdx.y;
@@ -391,8 +408,8 @@ __global__ void __launch_bounds__(kThreads) fused_split_kernel(const FusedArgs a
             const int64_t a0 = kb + (int64_t)tile * C::KT;
             const int nvalid = (int)(ke - a0 < C::KT ? ke - a0 : C::KT);
             T* st = s_stages + (tile % C::STAGES) * C::STAGE_ELEMS;
-            if constexpr (C::LOAD_T) load_bank_tile<C, C::LDT>(st, tbank, a.dt, a0, nvalid, a.vec_tb);
-            load_bank_tile<C, C::LDQS>(st + C::STAGE_T, sbank, a.ds, a0, nvalid, a.vec_sb);
+            if constexpr (C::LOAD_T) load_bank_tile<C, C::LDBT>(st, tbank, a.dt, a0, nvalid, a.vec_tb);
+            load_bank_tile<C, C::LDBS>(st + C::STAGE_T, sbank, a.ds, a0, nvalid, a.vec_sb);
         }
         cp_async_commit();
     };
@@ -422,8 +439,8 @@ __global__ void __launch_bounds__(kThreads) fused_split_kernel(const FusedArgs a
         cp_async_wait<C::STAGES - 2>();             // this thread's copies of `tile` have landed
         T* st = s_stages + (tile % C::STAGES) * C::STAGE_ELEMS;
         if constexpr (!C::kBf16) {
-            if constexpr (C::LOAD_T) { if (a.vec_tb) round_tile_tf32<C, C::LDT>(st, a.dt); }
-            if (a.vec_sb) round_tile_tf32<C, C::LDQS>(st + C::STAGE_T, a.ds);
+            if constexpr (C::LOAD_T) { if (a.vec_tb) round_tile_tf32<C, C::LDBT>(st, a.dt); }
+            if (a.vec_sb) round_tile_tf32<C, C::LDBS>(st + C::STAGE_T, a.ds);
         }
         __syncthreads();   // tile visible to all warps; everyone is done with the stage refilled next
         issue(tile + C::STAGES - 1);
@@ -438,25 +455,25 @@ __global__ void __launch_bounds__(kThreads) fused_split_kernel(const FusedArgs a
         }
         if constexpr (C::kBf16) {
             if constexpr (C::SAME) {
-                logits_bf16<NT, C::DS, C::LDQS, true>(zt, zs, a_t, a_s, b_s, lane);
+                logits_bf16<NT, C::DS, C::LDQS, C::LDBS, true>(zt, zs, a_t, a_s, b_s, lane);
             } else {
-                if constexpr (C::TWO) logits_bf16<NT, C::DT, C::LDT, false>(zt, zt, a_t, a_t, b_t, lane);
-                logits_bf16<NT, C::DS, C::LDQS, false>(zs, zs, a_s, a_s, b_s, lane);
+                if constexpr (C::TWO) logits_bf16<NT, C::DT, C::LDT, C::LDBT, false>(zt, zt, a_t, a_t, b_t, lane);
+                logits_bf16<NT, C::DS, C::LDQS, C::LDBS, false>(zs, zs, a_s, a_s, b_s, lane);
             }
         } else {
             if constexpr (C::SAME) {
-                logits_tf32<NT, C::DS, C::LDQS, true>(zt, zs, a_t, a_s, b_s, lane);
+                logits_tf32<NT, C::DS, C::LDQS, C::LDBS, true>(zt, zs, a_t, a_s, b_s, lane);
             } else {
-                if constexpr (C::TWO) logits_tf32<NT, C::DT, C::LDT, false>(zt, zt, a_t, a_t, b_t, lane);
-                logits_tf32<NT, C::DS, C::LDQS, false>(zs, zs, a_s, a_s, b_s, lane);
+                if constexpr (C::TWO) logits_tf32<NT, C::DT, C::LDT, C::LDBT, false>(zt, zt, a_t, a_t, b_t, lane);
+                logits_tf32<NT, C::DS, C::LDQS, C::LDBS, false>(zs, zs, a_s, a_s, b_s, lane);
             }
         }
 
         const int64_t left = ke - (kb + (int64_t)tile * C::KT);
         if (left < C::KT)
-            softmax_tile<NT, C::TWO, true>(zt, zs, mt, lt, ms, ls, acc, sct, scs, a.scale2, (int)left, t4);
+            softmax_tile<NT, C::TWO, true>(zt, zs, mt, lt, ms, ls, acc, sct, scs, a.scale2, (int)left, lane);
         else
-            softmax_tile<NT, C::TWO, false>(zt, zs, mt, lt, ms, ls, acc, sct, scs, a.scale2, C::KT, t4);
+            softmax_tile<NT, C::TWO, false>(zt, zs, mt, lt, ms, ls, acc, sct, scs, a.scale2, C::KT, lane);
 
         #pragma unroll
         for (int n = 0; n < NG; ++n) {
@@ -465,11 +482,10 @@ __global__ void __launch_bounds__(kThreads) fused_split_kernel(const FusedArgs a
                 gt[n][0] *= sct[0]; gt[n][1] *= sct[0]; gt[n][2] *= sct[1]; gt[n][3] *= sct[1];
             }
         }
-        const T* vtile = b_s + cs * CW;
         if constexpr (C::kBf16)
-            pv_bf16<NT, CW, C::LDQS, C::TWO>(gt, gs, zt, zs, vtile, lane);
+            pv_bf16<NT, CW, C::LDBS, C::TWO>(gt, gs, zt, zs, b_s + cs * CW, lane);
         else
-            pv_tf32<NT, CW, C::LDQS, C::TWO>(gt, gs, zt, zs, vtile, lane);
+            pv_tf32<NT, CW, C::LDBS, C::TWO>(gt, gs, zt, zs, b_s, cs * CW, lane);
     }
     cp_async_wait<0>();
 
@@ -488,7 +504,7 @@ __global__ void __launch_bounds__(kThreads) fused_split_kernel(const FusedArgs a
     constexpr int kStats = C::TWO ? 5 : 2;
     #pragma unroll
     for (int r = 0; r < 2; ++r) {
-        const int row = row0 + rg * 16 + g + 8 * r;
+        const int row = row0 + rg * 16 + acc_row(lane, 2 * r);
         if (row >= a.b) continue;
         if (cs == 0 && t4 == 0) {   // warps of one row group computed identical stats
             float* s = a.stats + (int64_t)split * kStats * a.b + row;
@@ -505,7 +521,7 @@ __global__ void __launch_bounds__(kThreads) fused_split_kernel(const FusedArgs a
         for (int n = 0; n < NG; ++n) {
             #pragma unroll
             for (int c = 0; c < 2; ++c) {
-                const int col = cs * CW + n * 8 + 2 * t4 + c;
+                const int col = cs * CW + n * 8 + acc_col(lane, c);
                 if (col < a.ds) {
                     a.gs[off + col] = gs[n][2 * r + c];
                     if constexpr (C::TWO) a.gt[off + col] = gt[n][2 * r + c];
@@ -705,6 +721,10 @@ cudaError_t prepare_split_kernel() {
     if (e != cudaSuccess) return e;
     const uint64_t bit = dev >= 0 && dev < 64 ? (1ull << dev) : 0;
     if (bit && (done.load(std::memory_order_acquire) & bit)) return cudaSuccess;
+    int smem_optin = 0;
+    e = cudaDeviceGetAttribute(&smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+    if (e != cudaSuccess) return e;
+    if ((size_t)smem_optin < C::SMEM) return cudaErrorNotSupported;   // lab configs beyond this GPU
     e = cudaFuncSetAttribute(fused_split_kernel<C>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)C::SMEM);
     if (e != cudaSuccess) return e;
     e = cudaFuncSetAttribute(fused_split_kernel<C>, cudaFuncAttributePreferredSharedMemoryCarveout,
@@ -712,6 +732,15 @@ cudaError_t prepare_split_kernel() {
     if (e != cudaSuccess) return e;
     if (bit) done.fetch_or(bit, std::memory_order_release);
     return cudaSuccess;
+}
+
+inline cudaError_t launch_merge(const MergeArgs& m, bool two, cudaStream_t stream) {
+    const size_t smem = (size_t)(two ? 2 : 1) * m.splits * sizeof(float);
+    if (two)
+        compress_merge_kernel<<<m.b, kMergeThreads, smem, stream>>>(m);
+    else
+        infonce_merge_kernel<<<m.b, kMergeThreads, smem, stream>>>(m);
+    return cudaGetLastError();
 }
 
 // One fused call, after argument checks: pointers, sizes and the plan.
@@ -757,12 +786,7 @@ cudaError_t run_fused(const FusedCall& f, const Plan& p, cudaStream_t stream) {
     m.grad_scale = f.inv_tau / (float)f.b;
     m.loss = f.loss; m.loss_mean = f.loss_mean; m.grad = f.grad;
     m.counter = a.counter;
-    const size_t merge_smem = (size_t)(C::TWO ? 2 : 1) * p.splits * sizeof(float);
-    if (C::TWO)
-        compress_merge_kernel<<<f.b, kMergeThreads, merge_smem, stream>>>(m);
-    else
-        infonce_merge_kernel<<<f.b, kMergeThreads, merge_smem, stream>>>(m);
-    return cudaGetLastError();
+    return launch_merge(m, C::TWO, stream);
 }
 
 // Calls fn(Config{}) with the production config for these runtime sizes.
@@ -770,6 +794,7 @@ template <typename T, typename Fn>
 cudaError_t dispatch_compress_typed(int dtp, int dsp, bool same, Fn&& fn) {
 #define COMPRESS_FUSED_CASE(DTP, DSP)                                                       \
     if (dtp == DTP && dsp == DSP) {                                                         \
+        static_assert(kAutoFitsA100<T, DTP, DSP, true, false>, "production config fits A100");  \
         if constexpr (DTP == DSP) {                                                         \
             if (same) return fn(AutoConfig<T, DTP, DSP, true, true>{});                     \
         }                                                                                   \
