@@ -369,9 +369,16 @@ int main(int argc, char** argv) {
         out1.poison();
         cudaError_t e = lab.run(v, out1, stream);
         if (e == cudaErrorNotSupported) {
-            std::printf("    not supported for this shape/GPU (%s)\n", cudaGetErrorString(e));
             cudaGetLastError();
+            // The production kernel must take every D <= 256 and refuse larger ones.
+            const bool expected = v != 3 || p.dt > compress::kFusedMaxDim || p.ds > compress::kFusedMaxDim;
+            std::printf("    not supported for this shape/GPU%s\n", expected ? "" : ": UNEXPECTED for D <= 256");
+            all_ok = all_ok && expected;
             continue;
+        }
+        if (v == 3 && (p.dt > compress::kFusedMaxDim || p.ds > compress::kFusedMaxDim)) {
+            std::printf("    production accepted D > %d: UNEXPECTED\n", compress::kFusedMaxDim);
+            all_ok = false;
         }
         CUDA_CHECK(e);
         CUDA_CHECK(cudaStreamSynchronize(stream));
