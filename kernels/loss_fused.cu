@@ -475,11 +475,20 @@ __global__ void __launch_bounds__(kThreads) fused_split_kernel(const FusedArgs a
         else
             softmax_tile<NT, C::TWO, false>(zt, zs, mt, lt, ms, ls, acc, sct, scs, a.scale2, C::KT, lane);
 
-        #pragma unroll
-        for (int n = 0; n < NG; ++n) {
-            gs[n][0] *= scs[0]; gs[n][1] *= scs[0]; gs[n][2] *= scs[1]; gs[n][3] *= scs[1];
-            if constexpr (C::TWO) {
-                gt[n][0] *= sct[0]; gt[n][1] *= sct[0]; gt[n][2] *= sct[1]; gt[n][3] *= sct[1];
+        // Rescale the accumulators only when some row's max moved (after the first tiles it rarely does):
+        // multiplying by exactly 1 changes no bit, so skipping is exact and saves ~128 FMULs per tile.
+        if (__any_sync(kFullMask, scs[0] != 1.f || scs[1] != 1.f)) {
+            #pragma unroll
+            for (int n = 0; n < NG; ++n) {
+                gs[n][0] *= scs[0]; gs[n][1] *= scs[0]; gs[n][2] *= scs[1]; gs[n][3] *= scs[1];
+            }
+        }
+        if constexpr (C::TWO) {
+            if (__any_sync(kFullMask, sct[0] != 1.f || sct[1] != 1.f)) {
+                #pragma unroll
+                for (int n = 0; n < NG; ++n) {
+                    gt[n][0] *= sct[0]; gt[n][1] *= sct[0]; gt[n][2] *= sct[1]; gt[n][3] *= sct[1];
+                }
             }
         }
         if constexpr (C::kBf16)
