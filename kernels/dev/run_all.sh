@@ -2,12 +2,12 @@
 # Validation + timing sweep of the loss kernels on the GPU of this machine: builds the lab if needed, runs the
 # CPU-only selftest, every CompRess variant at the default shape (B=256, K=128000, D=128) for F32 and BF16 banks,
 # 1q and 2q, odd/ragged shapes through the production path, the InfoNCE lab, and the row-wise/bank helpers.
-# Exits non-zero if any validation failed (the log says which). Usage: kernels/dev/run_all.sh [--quick]
+# Exits non-zero if any validation failed (the log says which). Usage: [ARCHS=...] kernels/dev/run_all.sh [--quick]
 #   --quick: skip the naive variant and the tile sweep at the default shape (saves ~half the time).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
-make -s ${ARCHS:+ARCHS="$ARCHS"} || exit 2
+make -s -j4 || exit 2   # ARCHS from the environment, e.g. ARCHS="-arch=sm_90" to build for this GPU only
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
 failed=()
 run() {   # run NAME CMD...: prints the command and its output, records a failure
