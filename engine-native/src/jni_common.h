@@ -13,6 +13,10 @@ void set_where(const char* file, int line, const char* what);
 #define COMPRESS_JNI(ret, name) \
     extern "C" JNIEXPORT ret JNICALL Java_org_compress_engine_backend_cuda_NativeKernels_##name
 
+// Entry points of org.compress.engine.backend.cuda.LossKernels (jni_loss.cpp).
+#define COMPRESS_LOSS_JNI(ret, name) \
+    extern "C" JNIEXPORT ret JNICALL Java_org_compress_engine_backend_cuda_LossKernels_##name
+
 // Returns from the JNI function with the status when `expr` is not cudaSuccess.
 #define RETURN_IF_ERROR(expr)                                                    \
     do {                                                                         \
