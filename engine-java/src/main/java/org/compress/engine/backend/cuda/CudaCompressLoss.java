@@ -32,9 +32,17 @@ final class CudaCompressLoss implements CompressLossOp {
 
     static int bankType(DType t) { return t == DType.BF16 ? 1 : 0; }
 
+    /** The kernels answer -1 for sizes they reject; say why instead of launching with no workspace. */
+    static long checkedBytes(long bytes, String what) {
+        if (bytes < 0) {
+            throw new ShapeMismatchException(what + ": the fused kernel rejects these sizes: " + NativeKernels.lastErrorWhere());
+        }
+        return bytes;
+    }
+
     @Override public long workspaceBytes(int b, int k, int dt, int ds, DType bankType, LossPath path) {
         if (resolve(path, dt, ds) == LossPath.FUSED) {
-            return LossKernels.compressLossWorkspaceBytes(b, k, dt, ds, bankType(bankType));
+            return checkedBytes(LossKernels.compressLossWorkspaceBytes(b, k, dt, ds, bankType(bankType)), "compress loss");
         }
         long bk = (long) b * k;
         return bankType == DType.BF16

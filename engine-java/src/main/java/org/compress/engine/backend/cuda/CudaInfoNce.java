@@ -18,7 +18,7 @@ final class CudaInfoNce implements InfoNceOp {
 
     @Override public long workspaceBytes(int b, int k, int d, DType bankType, LossPath path) {
         if (CudaCompressLoss.resolve(path, d) == LossPath.FUSED) {
-            return LossKernels.infoNceWorkspaceBytes(b, k, d, CudaCompressLoss.bankType(bankType));
+            return CudaCompressLoss.checkedBytes(LossKernels.infoNceWorkspaceBytes(b, k, d, CudaCompressLoss.bankType(bankType)), "infonce");
         }
         long logits = (long) b * (k + 1);
         return bankType == DType.BF16
