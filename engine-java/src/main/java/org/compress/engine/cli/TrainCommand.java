@@ -40,6 +40,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--bank-dtype", description = "F32 or BF16 memory banks (default: ${DEFAULT-VALUE})") String bankDtype = D.compress().bankDtype();
     @Option(names = "--cached-teacher", description = "compute teacher embeddings once per image and look them up (default: ${DEFAULT-VALUE})")
     boolean cachedTeacher = D.compress().cachedTeacher();
+    @Option(names = "--resume", description = "continue from an epoch checkpoint (runs/.../checkpoints/compress-epoch-N.safetensors)"
+            + " with the same options") Path resume;
     @Option(names = "--backend", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = D.backend();
     @Option(names = "--seed", description = "seed of data order, augmentation and initialisation (default: ${DEFAULT-VALUE})") long seed = D.seed();
     @Option(names = "--out", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");
@@ -53,7 +55,7 @@ final class TrainCommand implements Callable<Integer> {
                 new TrainConfig.Moco(mocoEpochs, batchSize, d.moco().lr(), queue, d.moco().tau(), d.moco().headDim(), d.moco().momentum(), d.moco().logEvery()),
                 new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery(), cachedTeacher),
                 d.eval(), seed, backend);
-        Pipeline.Summary s = Pipeline.run(cfg, out);
+        Pipeline.Summary s = Pipeline.run(cfg, out, resume);
         var w = spec.commandLine().getOut();
         w.printf(Locale.ROOT, "%nrun directory: %s (%.0f s)%n", s.runDirectory(), s.seconds());
         w.printf(Locale.ROOT, "k-NN top-1 on the test images:%n");

@@ -69,6 +69,30 @@ public final class Sgd implements AutoCloseable {
     /** The momentum buffers by parameter name (torch's optimizer state "momentum_buffer"). */
     public Map<String, Tensor> momentumBuffers() { return momenta; }
 
+    /**
+     * Restores a checkpointed optimizer: the momentum buffers (host or device tensors, same names and shapes) and
+     * the step count (so a resumed run does not take PyTorch's first-step path again). Checks all before writing.
+     */
+    public void restore(Map<String, Tensor> buffers, long stepsTaken) {
+        if (!buffers.keySet().equals(momenta.keySet())) {
+            throw new IllegalArgumentException("sgd restore: expected momentum buffers for " + momenta.keySet() + ", found " + buffers.keySet());
+        }
+        for (Map.Entry<String, Tensor> e : buffers.entrySet()) {
+            if (!e.getValue().sameShape(momenta.get(e.getKey())) || e.getValue().dtype() != DType.F32) {
+                throw new IllegalArgumentException("sgd restore: momentum buffer " + e.getKey() + " is " + e.getValue()
+                        + ", expected " + momenta.get(e.getKey()));
+            }
+        }
+        if (stepsTaken < 0) throw new IllegalArgumentException("sgd restore: steps must be >= 0, found " + stepsTaken);
+        for (Map.Entry<String, Tensor> e : buffers.entrySet()) {
+            Tensor src = e.getValue();
+            try (Tensor staged = src.device().equals(backend.device()) ? null : backend.upload(src)) {
+                backend.elementwise().copy(staged != null ? staged : src, momenta.get(e.getKey()));
+            }
+        }
+        steps = stepsTaken;
+    }
+
     @Override public void close() {
         group.close();
         momenta.values().forEach(Tensor::close);

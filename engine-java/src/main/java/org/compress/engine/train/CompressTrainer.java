@@ -48,12 +48,16 @@ public final class CompressTrainer {
      */
     public static void train(Backend backend, Network teacher, Network student, Network keyStudent, Dataset data, Recipe view,
                              TrainConfig.Compress cfg, int workers, long seed, RunDirectory run) {
-        train(backend, teacher, null, student, keyStudent, data, view, cfg, workers, seed, run);
+        train(backend, teacher, null, student, keyStudent, data, view, cfg, workers, seed, run, null);
     }
 
-    /** As above; with a {@code cache}, teacher embeddings are looked up by image index instead of computed. */
+    /**
+     * As above; with a {@code cache}, teacher embeddings are looked up by image index instead of computed. After each
+     * epoch the whole training state is checkpointed; {@code resumeFrom} (a complete epoch checkpoint, or null)
+     * continues a run from there, giving the same result as the uninterrupted run.
+     */
     public static void train(Backend backend, Network teacher, TeacherCache cache, Network student, Network keyStudent, Dataset data,
-                             Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run) {
+                             Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run, java.nio.file.Path resumeFrom) {
         Method method = Method.parse(cfg.method());
         if ((method == Method.TWO_QUEUES) != (keyStudent != null)) {
             throw new IllegalArgumentException("CompRess " + cfg.method() + ": a momentum student is needed exactly for 2q");
@@ -78,7 +82,12 @@ public final class CompressTrainer {
             LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
             StepLog steps = new StepLog("compress-" + cfg.method(), run, log, cfg.logEvery());
             int perEpoch = loader.batchesPerEpoch();
-            for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
+            int first = 0;
+            if (resumeFrom != null) {
+                first = TrainerCheckpoint.restore(resumeFrom, student, keyStudent, sgd, teacherBank, studentBank) + 1;
+                log.info("resumed from {} at epoch {}", resumeFrom, first);
+            }
+            for (int epoch = first; epoch < cfg.epochs(); epoch++) {
                 try (DataLoader.Epoch it = loader.epoch(epoch)) {
                     int i = 0;
                     while (it.hasNext()) {
@@ -102,6 +111,7 @@ public final class CompressTrainer {
                         }
                     }
                 }
+                TrainerCheckpoint.save(backend, run, epoch, student, keyStudent, sgd, teacherBank, studentBank);
             }
         }
     }

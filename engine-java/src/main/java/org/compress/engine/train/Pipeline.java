@@ -31,7 +31,23 @@ public final class Pipeline {
 
     private Pipeline() {}
 
-    public static Summary run(TrainConfig cfg, Path runsRoot) {
+    public static Summary run(TrainConfig cfg, Path runsRoot) { return run(cfg, runsRoot, null); }
+
+    /**
+     * resumeFrom: an epoch checkpoint (checkpoints/compress-epoch-N.safetensors) of an earlier run with the same
+     * configuration; the teacher then comes from that run's teacher.safetensors unless a teacher checkpoint is given.
+     */
+    public static Summary run(TrainConfig cfg, Path runsRoot, Path resumeFrom) {
+        if (resumeFrom != null && cfg.teacher().checkpoint() == null) {
+            Path teacher = resumeFrom.resolveSibling("teacher.safetensors");
+            if (!RunDirectory.isComplete(teacher)) {
+                throw new IllegalArgumentException("resume: " + teacher + " (the interrupted run's teacher) is missing or incomplete;"
+                        + " name the teacher with --teacher-checkpoint");
+            }
+            TrainConfig.Model t = cfg.teacher();
+            cfg = new TrainConfig(cfg.data(), new TrainConfig.Model(t.arch(), t.baseWidth(), t.smallInput(), teacher.toString(), "torchvision"),
+                    cfg.student(), cfg.moco(), cfg.compress(), cfg.eval(), cfg.seed(), cfg.backend());
+        }
         long start = System.nanoTime();
         Path dir = runsRoot.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-compress-"
                 + cfg.compress().method());
@@ -50,7 +66,8 @@ public final class Pipeline {
             Recipe view = SmallImageRecipes.compress(channels, size, norm);
             try (TeacherCache cache = cfg.compress().cachedTeacher()
                     ? TeacherCache.compute(backend, teacher, train, SmallImageRecipes.eval(channels, size, norm), 256, cfg.data().workers()) : null) {
-                CompressTrainer.train(backend, teacher, cache, student, key, train, view, cfg.compress(), cfg.data().workers(), cfg.seed(), run);
+                CompressTrainer.train(backend, teacher, cache, student, key, train, view, cfg.compress(), cfg.data().workers(), cfg.seed(), run,
+                        resumeFrom);
             }
             checkpoint(backend, run, "student.safetensors", student);
             Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, train, test, channels, size, norm, teacher, student, run);
