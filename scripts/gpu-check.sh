@@ -29,9 +29,10 @@ step "GPU-tagged tests"
     | grep -E "tests (successful|failed|aborted|skipped)|\[X\]|MethodSource|ParameterizedTest|fused max err" | head -200
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
-if [ -x "$here/lab/run_all.sh" ]; then
+if [ -x "$here/lab/kernels/dev/run_all.sh" ]; then
   step "kernel lab"
-  (cd "$here/lab" && ./run_all.sh) 2>&1 | tee "$out/kernel-lab.txt"
+  export PATH="$PATH:/usr/local/cuda/bin"
+  ARCHS="${ARCHS:--arch=sm_90}" "$here/lab/kernels/dev/run_all.sh" ${QUICK:+--quick} 2>&1 | tee "$out/kernel-lab.txt"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 

@@ -5,7 +5,7 @@
 #   dist/bin/gpu-check           GPU tests + benchmarks + kernel lab + PyTorch peer, results to $OUT or ./gpu-results
 #   dist/lib/                    engine jar (with libcompress_native.so inside), runtime jars, JMH
 #   dist/test-lib/               engine test classes, JUnit console launcher
-#   dist/lab/                    kernel-lab binaries (when nvcc was here) and their run script
+#   dist/lab/kernels/            the kernel lab (dev/: prebuilt when nvcc was here, run_all.sh) and its production sources
 #   dist/peer/                   the PyTorch peer scripts and the report generator
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,8 +22,12 @@ cp bin/compress dist/bin/
 cp scripts/gpu-check.sh dist/bin/gpu-check
 cp bench/peer/*.py dist/peer/
 cp bench/report.py dist/peer/
-if command -v nvcc >/dev/null && [ -f kernels/dev/Makefile ]; then
-  make -s -C kernels/dev OUT="$root/dist/lab" >/dev/null && cp kernels/dev/run_all.sh dist/lab/ 2>/dev/null || true
+# The kernel lab with its production sources (the labs #include them); prebuilt where nvcc is here, and
+# rebuilt by run_all.sh on the GPU host if its nvcc finds the sources newer.
+if command -v nvcc >/dev/null || [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then
+  make -s -j2 -C kernels/dev >/dev/null || echo "kernel lab did not build; dist/lab has sources only" >&2
 fi
+mkdir -p dist/lab/kernels
+cp -rp kernels/*.cu kernels/*.cuh kernels/dev dist/lab/kernels/
 chmod +x dist/bin/*
 echo "dist/ assembled: $(du -sh dist | cut -f1)"
