@@ -11,6 +11,7 @@ import org.compress.engine.backend.cuda.CudaStream;
 import org.compress.engine.backend.cuda.DeviceBuffer;
 import org.compress.engine.backend.cuda.Native;
 import org.compress.engine.backend.cuda.PinnedHostBuffer;
+import org.compress.engine.data.transforms.Normalize;
 import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.ShapeMismatchException;
 import org.compress.engine.tensor.Tensor;
@@ -24,8 +25,18 @@ public final class GpuAugmenter implements AutoCloseable {
     private boolean closed;
 
     public GpuAugmenter(CudaBackend backend, GpuRecipe recipe, DType outType) {
+        this(backend, recipe.height(), recipe.width(), recipe.normalize(), outType);
+    }
+
+    /** For outH x outW outputs normalised by `normalize` (1 or 3 values), written as outType (F32 or BF16). */
+    public GpuAugmenter(CudaBackend backend, int outH, int outW, Normalize normalize, DType outType) {
         if (outType != DType.F32 && outType != DType.BF16) {
             throw new IllegalArgumentException("augmenter: expected F32 or BF16 output, found " + outType);
+        }
+        if (outH < 1 || outW < 1) throw new IllegalArgumentException("augmenter: expected an output size >= 1, found " + outH + "x" + outW);
+        float[] m = normalize.mean(), s = normalize.std();
+        if (m.length != 1 && m.length != 3) {
+            throw new IllegalArgumentException("augmenter: expected 1 or 3 normalize values for RGB, found " + m.length);
         }
         if (AugmentKernels.jobBytes() != AugmentJobs.JOB_BYTES || AugmentKernels.maxBlurSize() != AugmentJobs.MAX_BLUR) {
             throw new IllegalStateException("libcompress_native's AugmentJob is " + AugmentKernels.jobBytes() + " bytes (max blur "
@@ -33,10 +44,9 @@ public final class GpuAugmenter implements AutoCloseable {
                     + AugmentJobs.MAX_BLUR + "): rebuild the native library");
         }
         this.backend = backend;
-        this.outH = recipe.height();
-        this.outW = recipe.width();
+        this.outH = outH;
+        this.outW = outW;
         this.outType = outType;
-        float[] m = recipe.normalize().mean(), s = recipe.normalize().std();
         for (int c = 0; c < 3; c++) {
             mean[c] = m[m.length == 1 ? 0 : c];
             std[c] = s[s.length == 1 ? 0 : c];
