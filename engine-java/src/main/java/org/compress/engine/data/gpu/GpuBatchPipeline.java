@@ -187,15 +187,16 @@ public final class GpuBatchPipeline implements AutoCloseable {
     private Prepared prepareOne(int epoch, int idx) {
         String source = dataset.source(idx);
         byte[] bytes = dataset.bytes(idx);
-        String cpuReason = cpuReason(bytes, source);
+        ImageFormat format = ImageFormat.sniff(bytes);
+        JpegInfo info = format == ImageFormat.JPEG ? JpegInfo.read(bytes, source) : null;
+        String cpuReason = cpuReason(format, info);
         int h, w;
         U8Image rgb = null;
         if (cpuReason == null) {
-            JpegInfo info = JpegInfo.read(bytes, source);
             h = info.height();
             w = info.width();
         } else {
-            rgb = ImageDecoder.decode(bytes, source).toRgb();
+            rgb = ImageDecoder.decode(bytes, source).toRgb();   // names a corrupt or unknown file
             h = rgb.height();
             w = rgb.width();
         }
@@ -206,9 +207,12 @@ public final class GpuBatchPipeline implements AutoCloseable {
     /** null when nvJPEG should decode these bytes, else why the CPU decodes them. */
     static String cpuReason(byte[] bytes, String source) {
         ImageFormat format = ImageFormat.sniff(bytes);
-        if (format == ImageFormat.UNKNOWN) return "not an image";   // ImageDecoder names the problem
+        return cpuReason(format, format == ImageFormat.JPEG ? JpegInfo.read(bytes, source) : null);
+    }
+
+    private static String cpuReason(ImageFormat format, JpegInfo info) {
+        if (format == ImageFormat.UNKNOWN) return "not an image";
         if (format != ImageFormat.JPEG) return format.name();
-        JpegInfo info = JpegInfo.read(bytes, source);
         if (info.components() == 4) return "CMYK/YCCK JPEG";
         if (info.components() == 3 && info.adobeTransform() == 0) return "RGB JPEG (Adobe transform 0)";
         if (info.components() != 1 && info.components() != 3) return info.components() + "-component JPEG";

@@ -31,6 +31,7 @@ import org.bytedeco.javacpp.SizeTPointer;
 import org.compress.engine.backend.cuda.CudaEvent;
 import org.compress.engine.backend.cuda.CudaStream;
 import org.compress.engine.backend.cuda.Native;
+import org.compress.engine.backend.cuda.NvJpegException;
 import org.compress.engine.data.DataException;
 
 public final class NvJpegDecoder implements AutoCloseable {
@@ -73,8 +74,8 @@ public final class NvJpegDecoder implements AutoCloseable {
     private final String hardwareInfo;
     private final nvjpegJpegStream parsed = new nvjpegJpegStream();
     private final nvjpegDecodeParams rgbi = new nvjpegDecodeParams();
-    private final CudaStream hybridStream = new CudaStream();
-    private final CudaEvent hybridStart = new CudaEvent(), hybridDone = new CudaEvent();
+    private final CudaStream hybridStream;
+    private final CudaEvent hybridStart, hybridDone;
     private final ExecutorService hybridThread;
     private final LongAdder hardwareImages = new LongAdder(), hybridImages = new LongAdder(), failedImages = new LongAdder();
     private boolean closed;
@@ -93,32 +94,42 @@ public final class NvJpegDecoder implements AutoCloseable {
         this.device = device;
         this.maxBatch = maxBatch;
         this.hardwareShare = hardwareShare;
-        this.hybrid = new Lane("hybrid", NVJPEG_BACKEND_DEFAULT, maxBatch);
-        Lane hw = null;
+        Lane hybridLane = null, hw = null;
         String info;
-        if (!useHardware) {
-            info = "hardware decoder not requested";
-        } else {
-            nvjpegHandle probe = new nvjpegHandle();
-            int status = nvjpegCreateEx(NVJPEG_BACKEND_HARDWARE, (nvjpegDevAllocator_t) null, (nvjpegPinnedAllocator_t) null,
-                    NVJPEG_FLAGS_DEFAULT, probe);
-            if (status != NVJPEG_STATUS_SUCCESS) {
-                info = "no hardware decoder (" + org.compress.engine.backend.cuda.NvJpegException.statusName(status) + ")";
+        try {
+            hybridLane = new Lane("hybrid", NVJPEG_BACKEND_DEFAULT, maxBatch);
+            if (!useHardware) {
+                info = "hardware decoder not requested";
             } else {
-                int[] engines = {0}, cores = {0};
-                int s = nvjpegGetHardwareDecoderInfo(probe, engines, cores);
-                Native.check(Native.Library.NVJPEG, nvjpegDestroy(probe), "nvjpegDestroy(probe)");
-                hw = new Lane("hardware", NVJPEG_BACKEND_HARDWARE, maxBatch);
-                info = s == NVJPEG_STATUS_SUCCESS ? engines[0] + " engine(s) x " + cores[0] + " core(s)" : "hardware decoder";
-                info += hw.interpolated ? ", interpolated chroma upsampling" : "";
+                nvjpegHandle probe = new nvjpegHandle();
+                int status = nvjpegCreateEx(NVJPEG_BACKEND_HARDWARE, (nvjpegDevAllocator_t) null, (nvjpegPinnedAllocator_t) null,
+                        NVJPEG_FLAGS_DEFAULT, probe);
+                if (status != NVJPEG_STATUS_SUCCESS) {
+                    info = "no hardware decoder (" + NvJpegException.statusName(status) + ")";
+                } else {
+                    int[] engines = {0}, cores = {0};
+                    int s = nvjpegGetHardwareDecoderInfo(probe, engines, cores);
+                    Native.check(Native.Library.NVJPEG, nvjpegDestroy(probe), "nvjpegDestroy(probe)");
+                    hw = new Lane("hardware", NVJPEG_BACKEND_HARDWARE, maxBatch);
+                    info = s == NVJPEG_STATUS_SUCCESS ? engines[0] + " engine(s) x " + cores[0] + " core(s)" : "hardware decoder";
+                    info += hw.interpolated ? ", interpolated chroma upsampling" : "";
+                }
             }
+            Lane checker = hw != null ? hw : hybridLane;
+            Native.check(Native.Library.NVJPEG, nvjpegJpegStreamCreate(checker.handle, parsed), "nvjpegJpegStreamCreate");
+            Native.check(Native.Library.NVJPEG, nvjpegDecodeParamsCreate(checker.handle, rgbi), "nvjpegDecodeParamsCreate");
+            Native.check(Native.Library.NVJPEG, nvjpegDecodeParamsSetOutputFormat(rgbi, NVJPEG_OUTPUT_RGBI), "nvjpegDecodeParamsSetOutputFormat(RGBI)");
+        } catch (RuntimeException e) {
+            if (hw != null) hw.close();
+            if (hybridLane != null) hybridLane.close();
+            throw e;
         }
+        this.hybrid = hybridLane;
         this.hardware = hw;
         this.hardwareInfo = info;
-        Lane checker = hardware != null ? hardware : hybrid;
-        Native.check(Native.Library.NVJPEG, nvjpegJpegStreamCreate(checker.handle, parsed), "nvjpegJpegStreamCreate");
-        Native.check(Native.Library.NVJPEG, nvjpegDecodeParamsCreate(checker.handle, rgbi), "nvjpegDecodeParamsCreate");
-        Native.check(Native.Library.NVJPEG, nvjpegDecodeParamsSetOutputFormat(rgbi, NVJPEG_OUTPUT_RGBI), "nvjpegDecodeParamsSetOutputFormat(RGBI)");
+        this.hybridStream = new CudaStream();
+        this.hybridStart = new CudaEvent();
+        this.hybridDone = new CudaEvent();
         this.hybridThread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "nvjpeg-hybrid");
             t.setDaemon(true);
