@@ -6,6 +6,7 @@ package org.compress.engine.data.gpu;
 
 import java.util.Locale;
 import java.util.Set;
+import org.compress.engine.EngineException;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.cuda.CudaBackend;
 import org.compress.engine.data.CorruptSampleException;
@@ -87,12 +88,19 @@ public final class DeviceInput implements AutoCloseable {
     public static DeviceInput open(CudaBackend backend, Dataset dataset, String recipe, int size, LoaderConfig config,
                                    GpuPipelineOptions options, boolean allowGpu) {
         Choice c = choose(backend, dataset, recipe, allowGpu);
-        LOG.info("data path: {} ({})", c.gpu() ? "GPU (nvJPEG + augmentation kernels)" : "CPU loader + H2D copy", c.reason());
         if (c.gpu()) {
-            GpuBatchPipeline p = new GpuBatchPipeline(backend, EncodedDataset.of((ImageFolder) dataset), GpuRecipe.byName(recipe, size),
-                    config, options);
-            return new DeviceInput(c, p, null, backend, options.slots());
+            try {
+                GpuBatchPipeline p = new GpuBatchPipeline(backend, EncodedDataset.of((ImageFolder) dataset), GpuRecipe.byName(recipe, size),
+                        config, options);
+                LOG.info("data path: GPU (nvJPEG + augmentation kernels; {})", c.reason());
+                return new DeviceInput(c, p, null, backend, options.slots());
+            } catch (EngineException e) {
+                // The CPU loader is the fallback: a GPU path that cannot start must not stop the run.
+                LOG.warn("GPU data path could not start, using the CPU loader: {}", e.getMessage());
+                c = new Choice(false, "GPU data path could not start: " + e.getMessage());
+            }
         }
+        LOG.info("data path: CPU loader + H2D copy ({})", c.reason());
         if (options.output() != DType.F32) LOG.info("CPU data path: batches stay F32 (BF16 output is a GPU-path option)");
         return new DeviceInput(c, null, new DataLoader(dataset, Recipes.byName(recipe, size), config), backend, options.slots());
     }
