@@ -118,14 +118,24 @@ public final class GpuBatchPipeline implements AutoCloseable {
         this.recipe = recipe;
         this.config = config;
         this.options = options;
-        this.decoder = new NvJpegDecoder(backend.device().index(), config.batchSize(), options.hardwareDecoder(), options.hardwareShare());
-        this.augmenter = new GpuAugmenter(backend, recipe, options.output());
         this.jobs = new AugmentJobs(recipe.height(), recipe.width(), recipe.views() * config.batchSize());
-        for (int i = 0; i < options.slots(); i++) {
-            Slot s = new Slot(this, backend, recipe, config.batchSize(), options.output());
-            slots.add(s);
-            free.add(s);
+        this.augmenter = new GpuAugmenter(backend, recipe, options.output());   // checks the native layout first
+        NvJpegDecoder d = null;
+        try {
+            d = new NvJpegDecoder(backend.device().index(), config.batchSize(), options.hardwareDecoder(), options.hardwareShare());
+            for (int i = 0; i < options.slots(); i++) {
+                Slot s = new Slot(this, backend, recipe, config.batchSize(), options.output());
+                slots.add(s);
+                free.add(s);
+            }
+        } catch (RuntimeException e) {
+            for (Slot s : slots) s.close();
+            if (d != null) d.close();
+            augmenter.close();
+            stream.close();
+            throw e;
         }
+        this.decoder = d;
         int id = POOL_ID.incrementAndGet();
         AtomicInteger n = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(config.workers(), r -> {
