@@ -3,6 +3,7 @@
 # lab and the PyTorch peer on a GPU host that has Java 17+ but no Maven and no network.
 #   dist/bin/compress            the CLI launcher
 #   dist/bin/gpu-check           GPU tests + benchmarks + kernel lab + PyTorch peer, results to $OUT or ./gpu-results
+#   dist/bin/gpu-loader-bench    GPU data path img/s on an ImageNet-like JPEG folder it makes (MakeImageNetLike)
 #   dist/lib/                    engine jar (with libcompress_native.so inside), runtime jars, JMH
 #   dist/test-lib/               engine test classes, JUnit console launcher
 #   dist/lab/kernels/            the kernel lab (dev/: prebuilt when nvcc was here, run_all.sh) and its production sources
@@ -20,6 +21,7 @@ rm -f dist/lib/compress-engine-*-SNAPSHOT-tests.jar
 cp engine-java/target/compress-engine-*-tests.jar engine-java/target/test-lib/*.jar dist/test-lib/
 cp bin/compress dist/bin/
 cp scripts/gpu-check.sh dist/bin/gpu-check
+cp scripts/gpu_loader_bench.sh dist/bin/gpu-loader-bench
 cp bench/peer/*.py dist/peer/
 cp bench/report.py dist/peer/
 # The kernel lab with its production sources (the labs #include them); prebuilt where nvcc is here, and

@@ -1,4 +1,4 @@
-// The one check() for native status codes (CUDA runtime, cuBLAS, cuDNN, NCCL, our kernels): a non-zero
+// The one check() for native status codes (CUDA runtime, cuBLAS, cuDNN, NCCL, nvJPEG, our kernels): a non-zero
 // status becomes a typed exception naming the call, the status and, for our kernels, engine-native's file:line.
 package org.compress.engine.backend.cuda;
 
@@ -7,7 +7,7 @@ import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.cuda.global.cudnn;
 
 public final class Native {
-    public enum Library { CUDA, CUBLAS, CUDNN, NCCL, KERNEL }
+    public enum Library { CUDA, CUBLAS, CUDNN, NCCL, KERNEL, NVJPEG }
 
     private Native() {}
 
@@ -22,6 +22,7 @@ public final class Native {
             case CUDNN -> throw new CudnnException(call, status, "cudnnStatus " + status,
                     cudnn.cudnnGetErrorString(status).getString());
             case NCCL -> throw new CudaException("NCCL", call, status, "ncclResult " + status, null);
+            case NVJPEG -> throw new NvJpegException(call, status);
         }
     }
 

@@ -6,7 +6,7 @@ package org.compress.engine.data.cuda;
 import org.compress.engine.backend.cuda.CudaStream;
 import org.compress.engine.tensor.Tensor;
 
-public final class DeviceBatch {
+public final class DeviceBatch implements DeviceInputBatch {
     private final DevicePrefetcher.Slot slot;
     private final int epoch, index, size;
     private final int[] labels, indices;
