@@ -66,6 +66,10 @@ public final class CompressTrainer {
         if (method == Method.ONE_QUEUE && ds != dt) {
             throw new IllegalArgumentException("CompRess 1q: the student must project to the teacher's " + dt + "-d, it outputs " + ds + "-d");
         }
+        if (cfg.epochs() < 1) {
+            log.info("CompRess: 0 epochs, the student keeps its initial weights");
+            return;
+        }
         DType bankType = DType.valueOf(cfg.bankDtype());
         int queue = Math.min(cfg.queueSize(), data.size());
         LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
