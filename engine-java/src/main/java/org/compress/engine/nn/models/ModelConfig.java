@@ -62,7 +62,4 @@ public record ModelConfig(int inChannels, boolean smallInput, int widthMultiplie
     public ModelConfig withMemoryFormat(MemoryFormat f) {
         return new ModelConfig(inChannels, smallInput, widthMultiplier, head, seed, baseWidth, precision, f);
     }
-
-    /** Whether this is the default FP32 / CONTIGUOUS numerics. */
-    public boolean defaultNumerics() { return precision == Precision.FP32 && memoryFormat == MemoryFormat.CONTIGUOUS; }
 }
