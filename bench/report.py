@@ -1,14 +1,24 @@
 #!/usr/bin/env python3
-"""Turns one GPU run's JMH JSON and PyTorch peer JSONL into the markdown table committed under bench/results/:
-time, achieved TFLOP/s and % of the GPU's peak, and the ratio to the peer measured in the same run.
-    python3 bench/report.py jmh.json peer.jsonl gpu.txt > report.md
+"""Turns one GPU run's JMH JSON and PyTorch peer JSONL into the markdown tables committed under bench/results/:
+time, achieved TFLOP/s and % of the GPU's peak, and the ratio to the peer measured in the same run; and the
+ResNet step table (ResNetStepBenchmark's ms/op as img/s beside resnet_peer.py's, with issue 4's targets).
+Several JMH files may be given, comma-separated.
+    python3 bench/report.py jmh.json[,jmh-resnet.json] peer.jsonl gpu.txt > report.md
 """
 import json
+import os
 import sys
 
 # Dense tensor-core peaks (TFLOP/s) by GPU name fragment: NVIDIA's datasheet figures for SXM parts.
 PEAKS = {"H200": {"BF16": 989.0, "F32": 494.7}, "H100": {"BF16": 989.0, "F32": 494.7},
          "A100": {"BF16": 312.0, "F32": 156.0}}
+
+
+# Issue 4's targets (H100, PyTorch measured in the same call): img/s per (model, mode, precision).
+RESNET_TARGETS = {("resnet18", "train", "BF16_MIXED"): 12127, ("resnet18", "train", "FP32"): 3060,
+                  ("resnet50", "infer", "BF16_MIXED"): 12757}
+# The peer variant doing the same math as the engine's precision, and PyTorch's FP32 default (TF32 convolutions).
+RESNET_PEER = {"BF16_MIXED": "bf16_channels_last", "FP32": "fp32"}
 
 
 def flops(shape):
@@ -19,17 +29,26 @@ def flops(shape):
 def main(jmh_path, peer_path, gpu_path):
     gpu = open(gpu_path).read() if gpu_path else ""
     peak = next((v for name, v in PEAKS.items() if name in gpu), None)
-    ours = json.load(open(jmh_path))
-    peer = {}
+    ours = []
+    for path in jmh_path.split(","):
+        if os.path.exists(path):
+            ours += json.load(open(path))
+        else:  # a JMH call that failed early: report the rest
+            print(f"(no JMH results at {path})\n")
+    peer, resnet_peer = {}, {}
     for line in open(peer_path):
         line = line.strip()
         if line.startswith("{"):
             rec = json.loads(line)
             if "us" in rec:
                 peer[(rec["work"], rec["variant"], rec["shape"])] = rec
-    print("| work | shape BxKxDtxDs | ours | us | TFLOP/s | % peak | torch.compile us | eager TF32 us | speed-up vs best peer |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in ours:
+            elif rec.get("work") == "resnet_step" and "model" in rec:
+                resnet_peer[(rec["model"], rec["mode"], rec["variant"], rec.get("batch"), rec.get("size"))] = rec
+    loss_rows = [r for r in ours if r["benchmark"].rsplit(".", 2)[-2] != "ResNetStepBenchmark"]
+    if loss_rows:
+        print("| work | shape BxKxDtxDs | ours | us | TFLOP/s | % peak | torch.compile us | eager TF32 us | speed-up vs best peer |")
+        print("|---|---|---|---|---|---|---|---|---|")
+    for r in loss_rows:
         name = r["benchmark"].rsplit(".", 2)[-2]
         params = r.get("params", {})
         us = r["primaryMetric"]["score"]
@@ -46,10 +65,41 @@ def main(jmh_path, peer_path, gpu_path):
         else:
             desc = " ".join(f"{k}={v}" for k, v in params.items() if k != "backend")
             print(f"| {name} | {desc} | | {us:.2f} | | | | | |")
+    resnet_table([r for r in ours if r["benchmark"].rsplit(".", 2)[-2] == "ResNetStepBenchmark"], resnet_peer)
     enq = [v for k, v in peer.items() if k[0] == "enqueue"]
     if enq:
         print(f"\nPyTorch enqueue (eager, {enq[0]['shape']}): {enq[0]['us']:.1f} us")
     return 0
+
+
+def to_ms(score, unit):
+    return score * {"ms/op": 1.0, "us/op": 1e-3, "s/op": 1e3, "ns/op": 1e-6}[unit]
+
+
+def resnet_table(rows, peer):
+    """ResNet steps: ours in img/s = batch / step time, the peer doing the same math, the ratio, the target."""
+    if not rows:
+        return
+    print("\n| model | step | precision | format | batch x px | ours ms | ours img/s | PyTorch img/s (same math) | ours / PyTorch "
+          "| PyTorch FP32 default (TF32) img/s | issue 4 target img/s | meets target |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        p = r.get("params", {})
+        model, mode, prec, batch, size = p["model"], p["mode"], p["precision"], int(p["batch"]), int(p["size"])
+        ms = to_ms(r["primaryMetric"]["score"], r["primaryMetric"]["scoreUnit"])
+        ours = batch / (ms / 1000.0)
+        same = peer.get((model, mode, RESNET_PEER.get(prec, ""), batch, size), {}).get("img_s")
+        tf32 = peer.get((model, mode, "fp32_tf32", batch, size), {}).get("img_s") if prec == "FP32" else None
+        target = RESNET_TARGETS.get((model, mode, prec)) if (batch, size) == (256, 224) else None
+        # The issue's bar: at least PyTorch measured in the same call (its figure when no peer ran).
+        bar = same if same else target
+        meets = "n/a" if not bar else ("yes" if ours >= bar else "no")
+        layout = p.get("format", "auto")
+        if layout == "auto":  # ResNetStepBenchmark's rule
+            layout = "CHANNELS_LAST" if prec == "BF16_MIXED" and p.get("backend", "cuda").startswith("cuda") else "CONTIGUOUS"
+        print(f"| {model} | {mode} | {prec} | {layout} | {batch} x {size} | {ms:.2f} | {ours:,.0f} | "
+              f"{f'{same:,.0f}' if same else 'n/a'} | {f'{ours / same:.2f}x' if same else 'n/a'} | "
+              f"{f'{tf32:,.0f}' if tf32 else '-'} | {f'{target:,}' if target else '-'} | {meets} |")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 // the activation gradient taken from the output, and inverted dropout with a counter-based mask.
 // Math: y = act(x) or act(a + b); dx = dy * [act passes at y]; dropout keeps i when u(seed, i) >= p with
 // u = top 24 bits of splitmix64(seed + (i + 1) * golden) / 2^24 (identical to DropoutOp.uniform in Java).
+// Activations and the fused add come in fp32 and bf16 storage (bf16: computed in fp32, rounded once on store).
 // Launch: grid-stride loop, 256 threads, up to 8192 blocks (memory bound).
+#include "bf16_access.cuh"
 #include "nn_kernels.cuh"
 
 namespace compress {
@@ -35,22 +37,28 @@ __device__ __forceinline__ float uniform(uint64_t seed, uint64_t i) {
     return (float)(z >> 40) * 0x1p-24f;
 }
 
-__global__ void act_forward(const float* __restrict__ x, float* __restrict__ y, int64_t n, int act) {
+template <typename T>
+__global__ void act_forward(const T* __restrict__ x, T* __restrict__ y, int64_t n, int act) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        y[i] = apply(act, x[i]);
+        st(y, i, apply(act, ld(x, i)));
 }
 
 // y may alias a or b: each element is read before it is written.
-__global__ void add_act_forward(const float* a, const float* b, float* y, int64_t n, int act) {
+template <typename T>
+__global__ void add_act_forward(const T* a, const T* b, T* y, int64_t n, int act) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        y[i] = apply(act, __fadd_rn(a[i], b[i]));
+        st(y, i, apply(act, __fadd_rn(ld(a, i), ld(b, i))));
 }
 
 // dx may alias dy.
-__global__ void act_backward(const float* __restrict__ y, const float* dy, float* dx, int64_t n, int act) {
+template <typename T>
+__global__ void act_backward(const T* __restrict__ y, const T* dy, T* dx, int64_t n, int act) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        dx[i] = passes(act, y[i]) ? dy[i] : 0.f;
+        st(dx, i, passes(act, ld(y, i)) ? ld(dy, i) : 0.f);
 }
+
+const __nv_bfloat16* bf16(const uint16_t* p) { return reinterpret_cast<const __nv_bfloat16*>(p); }
+__nv_bfloat16* bf16(uint16_t* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
 
 __global__ void dropout_forward(const float* __restrict__ x, float* __restrict__ y, uint8_t* __restrict__ mask, int64_t n,
                                 float p, float scale, uint64_t seed) {
@@ -83,6 +91,26 @@ cudaError_t add_activation_forward_f32(const float* a, const float* b, float* y,
 cudaError_t activation_backward_f32(const float* y, const float* dy, float* dx, int64_t n, int act, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
     act_backward<<<blocks_for(n), kThreads, 0, stream>>>(y, dy, dx, n, act);
+    return cudaGetLastError();
+}
+
+cudaError_t activation_forward_bf16(const uint16_t* x, uint16_t* y, int64_t n, int act, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    act_forward<<<blocks_for(n), kThreads, 0, stream>>>(bf16(x), bf16(y), n, act);
+    return cudaGetLastError();
+}
+
+cudaError_t add_activation_forward_bf16(const uint16_t* a, const uint16_t* b, uint16_t* y, int64_t n, int act,
+                                        cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    add_act_forward<<<blocks_for(n), kThreads, 0, stream>>>(bf16(a), bf16(b), bf16(y), n, act);
+    return cudaGetLastError();
+}
+
+cudaError_t activation_backward_bf16(const uint16_t* y, const uint16_t* dy, uint16_t* dx, int64_t n, int act,
+                                     cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    act_backward<<<blocks_for(n), kThreads, 0, stream>>>(bf16(y), bf16(dy), bf16(dx), n, act);
     return cudaGetLastError();
 }
 

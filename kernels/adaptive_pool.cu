@@ -1,8 +1,10 @@
 // Adaptive average pooling (PyTorch's AdaptiveAvgPool2d; output 1x1 is global average pooling).
 // Forward: y[n,c,i,j] = mean of x[n,c,a,b] over a in [floor(i*H/OH), ceil((i+1)*H/OH)), b likewise.
 // Backward: dx[n,c,a,b] = sum over the bins (i,j) containing (a,b) of dy[n,c,i,j] / bin size (a gather, so
-// no atomics and a deterministic result). NCHW or NHWC storage.
+// no atomics and a deterministic result). NCHW or NHWC storage; fp32 or bf16 elements (sums in fp32, one
+// rounding per output element for bf16).
 // Launch: one thread per output (forward) or per input (backward) element, 256 threads per block.
+#include "bf16_access.cuh"
 #include "nn_kernels.cuh"
 
 namespace compress {
@@ -18,7 +20,8 @@ __device__ __forceinline__ int64_t offset(bool cl, int n, int c, int h, int w, i
     return cl ? (((int64_t)n * H + h) * W + w) * C + c : (((int64_t)n * C + c) * H + h) * W + w;
 }
 
-__global__ void adaptive_forward(const float* __restrict__ x, float* __restrict__ y, int N, int C, int H, int W, int OH,
+template <typename T>
+__global__ void adaptive_forward(const T* __restrict__ x, T* __restrict__ y, int N, int C, int H, int W, int OH,
                                  int OW, bool cl) {
     int64_t total = (int64_t)N * C * OH * OW;
     for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < total; idx += (int64_t)gridDim.x * blockDim.x) {
@@ -29,12 +32,13 @@ __global__ void adaptive_forward(const float* __restrict__ x, float* __restrict_
         int h0 = bin_start(i, H, OH), h1 = bin_end(i, H, OH), w0 = bin_start(j, W, OW), w1 = bin_end(j, W, OW);
         float sum = 0.f;
         for (int a = h0; a < h1; ++a)
-            for (int b = w0; b < w1; ++b) sum += x[offset(cl, n, c, a, b, C, H, W)];
-        y[idx] = sum / (float)((h1 - h0) * (w1 - w0));
+            for (int b = w0; b < w1; ++b) sum += ld(x, offset(cl, n, c, a, b, C, H, W));
+        st(y, idx, sum / (float)((h1 - h0) * (w1 - w0)));
     }
 }
 
-__global__ void adaptive_backward(const float* __restrict__ dy, float* __restrict__ dx, int N, int C, int H, int W, int OH,
+template <typename T>
+__global__ void adaptive_backward(const T* __restrict__ dy, T* __restrict__ dx, int N, int C, int H, int W, int OH,
                                   int OW, bool cl) {
     int64_t total = (int64_t)N * C * H * W;
     for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < total; idx += (int64_t)gridDim.x * blockDim.x) {
@@ -48,10 +52,10 @@ __global__ void adaptive_backward(const float* __restrict__ dy, float* __restric
             for (int j = 0; j < OW; ++j) {
                 int w0 = bin_start(j, W, OW), w1 = bin_end(j, W, OW);
                 if (b < w0 || b >= w1) continue;
-                g += dy[offset(cl, n, c, i, j, C, OH, OW)] / (float)((h1 - h0) * (w1 - w0));
+                g += ld(dy, offset(cl, n, c, i, j, C, OH, OW)) / (float)((h1 - h0) * (w1 - w0));
             }
         }
-        dx[idx] = g;
+        st(dx, idx, g);
     }
 }
 
@@ -75,6 +79,26 @@ cudaError_t adaptive_avg_pool_backward_f32(const float* dy, float* dx, int n, in
     int64_t total = (int64_t)n * c * h * w;
     if (total == 0) return cudaSuccess;
     adaptive_backward<<<blocks_for(total), kThreads, 0, stream>>>(dy, dx, n, c, h, w, oh, ow, channels_last);
+    return cudaGetLastError();
+}
+
+cudaError_t adaptive_avg_pool_forward_bf16(const uint16_t* x, uint16_t* y, int n, int c, int h, int w, int oh, int ow,
+                                           bool channels_last, cudaStream_t stream) {
+    int64_t total = (int64_t)n * c * oh * ow;
+    if (total == 0) return cudaSuccess;
+    adaptive_forward<<<blocks_for(total), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(x),
+                                                                 reinterpret_cast<__nv_bfloat16*>(y), n, c, h, w, oh, ow,
+                                                                 channels_last);
+    return cudaGetLastError();
+}
+
+cudaError_t adaptive_avg_pool_backward_bf16(const uint16_t* dy, uint16_t* dx, int n, int c, int h, int w, int oh, int ow,
+                                            bool channels_last, cudaStream_t stream) {
+    int64_t total = (int64_t)n * c * h * w;
+    if (total == 0) return cudaSuccess;
+    adaptive_backward<<<blocks_for(total), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(dy),
+                                                                  reinterpret_cast<__nv_bfloat16*>(dx), n, c, h, w, oh, ow,
+                                                                  channels_last);
     return cudaGetLastError();
 }
 

@@ -44,9 +44,22 @@ shapes="256x128000x128x128,256x128000x2048x512,256x128000x2048x2048,256x16384x12
     -p shape="$shapes" \
     -wi 2 -w 500ms -i 3 -r 500ms -f 1 -rf json -rff "$out/jmh.json" 2>&1 | tee "$out/jmh.txt" | grep -E "^\[compress-loss\]|Benchmark|avgt" || true
 
+step "JMH ResNet steps (issue 4's targets: ResNet-18 train FP32/BF16, ResNet-50 infer BF16; batch 256, 224 px)"
+# One JMH call per model: the params select the target cases instead of their full cross product.
+for sel in "-p model=resnet18 -p mode=train -p precision=BF16_MIXED,FP32" "-p model=resnet50 -p mode=infer -p precision=BF16_MIXED"; do
+  name=$(echo "$sel" | sed 's/.*model=\([a-z0-9]*\).*/\1/')
+  # shellcheck disable=SC2086
+  "$java" --enable-native-access=ALL-UNNAMED -cp "$here/lib/*" org.openjdk.jmh.Main ResNetStepBenchmark $sel \
+      -wi 1 -w 2s -i 2 -r 2s -f 1 -rf json -rff "$out/jmh-$name.json" 2>&1 | tee "$out/jmh-$name.txt" \
+      | grep -E "^\[resnet-step\]|Benchmark|avgt|Exception" || true
+done
+
 step "PyTorch peer"
 python3 "$here/peer/compress_loss_peer.py" ${QUICK:+--quick} 2>&1 | tee "$out/peer.jsonl"
+python3 "$here/peer/resnet_peer.py" ${QUICK:+--quick} 2>&1 | tee -a "$out/peer.jsonl"
 
 step "report"
-python3 "$here/peer/report.py" "$out/jmh.json" "$out/peer.jsonl" "$out/gpu.txt" | tee "$out/report.md"
+jmh_files="$out/jmh.json"
+for f in "$out"/jmh-resnet*.json; do [ -s "$f" ] && jmh_files="$jmh_files,$f"; done
+python3 "$here/peer/report.py" "$jmh_files" "$out/peer.jsonl" "$out/gpu.txt" | tee "$out/report.md"
 exit $status

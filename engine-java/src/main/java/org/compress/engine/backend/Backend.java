@@ -7,6 +7,7 @@ import org.compress.engine.ops.CompressLossOp;
 import org.compress.engine.ops.ActivationOp;
 import org.compress.engine.ops.BatchNormOp;
 import org.compress.engine.ops.BiasOp;
+import org.compress.engine.ops.ConvertOp;
 import org.compress.engine.ops.ConvolutionOp;
 import org.compress.engine.ops.DropoutOp;
 import org.compress.engine.ops.EmaOp;
@@ -80,6 +81,9 @@ public interface Backend extends AutoCloseable {
     SgdOp sgd();
 
     EmaOp ema();
+
+    /** dtype (F32 <-> BF16) and memory-format (NCHW <-> NHWC) conversion: BF16-mixed and channels-last networks. */
+    ConvertOp convert();
 
     /** Waits until all work queued on this backend's stream is done. */
     void synchronize();

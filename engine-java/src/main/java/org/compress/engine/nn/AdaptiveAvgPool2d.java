@@ -20,14 +20,14 @@ public final class AdaptiveAvgPool2d extends Module {
     public static AdaptiveAvgPool2d global(Backend backend) { return new AdaptiveAvgPool2d(backend, 1, 1); }
 
     @Override public Tensor forward(Tensor x) {
-        Tensor y = buffer("y", x.format(), x.dim(0), x.dim(1), outH, outW);
+        Tensor y = buffer("y", x.dtype(), x.format(), x.dim(0), x.dim(1), outH, outW);
         backend.pooling().adaptiveAvgForward(x, y);
         input = x;
         return y;
     }
 
     @Override public Tensor backward(Tensor dy) {
-        Tensor dx = buffer("dx", input.format(), input.shape());
+        Tensor dx = buffer("dx", input.dtype(), input.format(), input.shape());
         backend.pooling().adaptiveAvgBackward(dy, dx);
         return dx;
     }

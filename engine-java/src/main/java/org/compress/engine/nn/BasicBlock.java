@@ -33,13 +33,13 @@ public final class BasicBlock extends Module {
     @Override public Tensor forward(Tensor x) {
         Tensor main = bn2.forward(conv2.forward(relu.forward(bn1.forward(conv1.forward(x)))));
         Tensor shortcut = downsample == null ? x : downsample.forward(x);
-        output = buffer("y", main.format(), main.shape());
+        output = buffer("y", main.dtype(), main.format(), main.shape());
         backend.activation().addForward(Activation.RELU, main, shortcut, output);
         return output;
     }
 
     @Override public Tensor backward(Tensor dy) {
-        Tensor dz = buffer("dz", output.format(), output.shape());
+        Tensor dz = buffer("dz", output.dtype(), output.format(), output.shape());
         backend.activation().backward(Activation.RELU, output, dy, dz);
         Tensor dx = conv1.backward(bn1.backward(relu.backward(conv2.backward(bn2.backward(dz)))));
         backend.elementwise().axpy(1f, downsample == null ? dz : downsample.backward(dz), dx);

@@ -42,7 +42,7 @@ public final class BatchNorm2d extends Module {
     public Tensor numBatchesTracked() { return numBatchesTracked; }
 
     @Override public Tensor forward(Tensor x) {
-        Tensor y = buffer("y", x.format(), x.shape());
+        Tensor y = buffer("y", x.dtype(), x.format(), x.shape());
         if (isTraining()) {
             int c = x.dim(1);
             Tensor mean = buffer("saveMean", MemoryFormat.CONTIGUOUS, c), invStd = buffer("saveInvStd", MemoryFormat.CONTIGUOUS, c);
@@ -61,7 +61,7 @@ public final class BatchNorm2d extends Module {
             throw new IllegalStateException("BatchNorm2d.backward needs a training-mode forward (eval-mode backward is not supported)");
         }
         int c = input.dim(1);
-        Tensor dx = buffer("dx", input.format(), input.shape());
+        Tensor dx = buffer("dx", input.dtype(), input.format(), input.shape());
         backend.batchNorm().backward(input, dy, weight.value(), buffer("saveMean", MemoryFormat.CONTIGUOUS, c),
                 buffer("saveInvStd", MemoryFormat.CONTIGUOUS, c), EPS, dx, weight.grad(), bias.grad());
         return dx;

@@ -42,13 +42,13 @@ public final class Bottleneck extends Module {
         h = relu2.forward(bn2.forward(conv2.forward(h)));
         Tensor main = bn3.forward(conv3.forward(h));
         Tensor shortcut = downsample == null ? x : downsample.forward(x);
-        output = buffer("y", main.format(), main.shape());
+        output = buffer("y", main.dtype(), main.format(), main.shape());
         backend.activation().addForward(Activation.RELU, main, shortcut, output);
         return output;
     }
 
     @Override public Tensor backward(Tensor dy) {
-        Tensor dz = buffer("dz", output.format(), output.shape());
+        Tensor dz = buffer("dz", output.dtype(), output.format(), output.shape());
         backend.activation().backward(Activation.RELU, output, dy, dz);
         Tensor g = relu2.backward(conv3.backward(bn3.backward(dz)));
         g = relu1.backward(conv2.backward(bn2.backward(g)));

@@ -1,11 +1,15 @@
 // 2-d convolution layer (torch.nn.Conv2d). input: (N, C, H, W); output: (N, K, P, Q) with
 // P = (H + 2*padding - kernel) / stride + 1. Parameters: weight (K, C/groups, k, k), bias (K) if enabled.
 // Default init is PyTorch's (uniform +-1/sqrt(fan_in)); models re-initialise as torchvision does.
+// Numerics: output dtype/format follow the input's; under BF16_MIXED or CHANNELS_LAST the weight computes from
+// a BF16 and/or KRSC copy, and its gradient (computed in the copy's dtype/format, as cuDNN requires) is
+// converted into the FP32 master gradient. A bias needs FP32 (BF16_MIXED with a bias is refused).
 package org.compress.engine.nn;
 
 import org.compress.engine.backend.Backend;
 import org.compress.engine.ops.Conv2dParams;
 import org.compress.engine.tensor.Checks;
+import org.compress.engine.tensor.MemoryFormat;
 import org.compress.engine.tensor.ShapeMismatchException;
 import org.compress.engine.tensor.Tensor;
 
@@ -49,21 +53,32 @@ public final class Conv2d extends Module {
 
     public Conv2dParams geometry() { return geometry; }
 
+    @Override protected void numericsChanged(Precision precision, MemoryFormat format) {
+        if (bias != null && precision != Precision.FP32) {
+            throw new UnsupportedOperationException("Conv2d: a convolution with a bias has no " + precision
+                    + " path (cuDNN adds a bias to FP32 outputs only); ResNet and MobileNetV2 convolutions have none");
+        }
+        computeAs(weight, precision.activationType(), format);
+    }
+
     @Override public Tensor forward(Tensor x) {
         int k = weight.value().dim(0), r = weight.value().dim(2);
         int p = geometry.outH(x.dim(2), r), q = geometry.outW(x.dim(3), r);
-        Tensor y = buffer("y", x.format(), x.dim(0), k, Math.max(p, 0), Math.max(q, 0));
-        backend.convolution().forward(x, weight.value(), bias == null ? null : bias.value(), y, geometry);
+        Tensor y = buffer("y", x.dtype(), x.format(), x.dim(0), k, Math.max(p, 0), Math.max(q, 0));
+        backend.convolution().forward(x, weight.compute(), bias == null ? null : bias.value(), y, geometry);
         input = x;
         return y;
     }
 
     @Override public Tensor backward(Tensor dy) {
-        backend.convolution().backwardFilter(input, dy, weight.grad(), geometry);
+        Tensor w = weight.compute();
+        Tensor dw = weight.hasComputeCopy() ? buffer("dw", w.dtype(), w.format(), w.shape()) : weight.grad();
+        backend.convolution().backwardFilter(input, dy, dw, geometry);
+        if (dw != weight.grad()) backend.convert().convert(dw, weight.grad());
         if (bias != null) backend.bias().backward(dy, bias.grad());
         if (!inputGradRequired()) return null;
-        Tensor dx = buffer("dx", input.format(), input.shape());
-        backend.convolution().backwardData(dy, weight.value(), dx, geometry);
+        Tensor dx = buffer("dx", input.dtype(), input.format(), input.shape());
+        backend.convolution().backwardData(dy, w, dx, geometry);
         return dx;
     }
 }

@@ -17,14 +17,14 @@ public final class MaxPool2d extends Module {
     }
 
     @Override public Tensor forward(Tensor x) {
-        output = buffer("y", x.format(), x.dim(0), x.dim(1), Math.max(0, geometry.outH(x.dim(2))), Math.max(0, geometry.outW(x.dim(3))));
+        output = buffer("y", x.dtype(), x.format(), x.dim(0), x.dim(1), Math.max(0, geometry.outH(x.dim(2))), Math.max(0, geometry.outW(x.dim(3))));
         backend.pooling().maxForward(x, output, geometry);
         input = x;
         return output;
     }
 
     @Override public Tensor backward(Tensor dy) {
-        Tensor dx = buffer("dx", input.format(), input.shape());
+        Tensor dx = buffer("dx", input.dtype(), input.format(), input.shape());
         backend.pooling().maxBackward(input, output, dy, dx, geometry);
         return dx;
     }

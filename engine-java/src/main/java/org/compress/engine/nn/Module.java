@@ -7,6 +7,10 @@
 // WRITES each parameter's grad (no accumulation, so there is no zero_grad). Activation and gradient buffers
 // come from buffer(slot, shape): allocated the first time a shape is seen and reused after, so a training
 // step at a fixed batch shape allocates nothing after the first one.
+//
+// Numerics (setNumerics, set once on the root before training): the precision and memory format activations
+// use. Layers follow their input's dtype and format; layers with weights give them compute copies in the
+// activation dtype/format (numericsChanged), which refreshComputeCopies() rewrites from the FP32 masters.
 package org.compress.engine.nn;
 
 import java.util.ArrayList;
@@ -17,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import org.compress.engine.backend.Backend;
+import org.compress.engine.ops.ConvertOp;
 import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.MemoryFormat;
 import org.compress.engine.tensor.Tensor;
@@ -29,6 +34,10 @@ public abstract class Module implements AutoCloseable {
     private final Map<String, Tensor> workspace = new HashMap<>();
     private boolean training = true;
     private boolean inputGradRequired = true;
+    private Precision precision = Precision.FP32;
+    private MemoryFormat memoryFormat = MemoryFormat.CONTIGUOUS;
+    private ConvertOp.Group copyRefresh;
+    private boolean copyRefreshPrepared;
 
     protected Module(Backend backend) { this.backend = backend; }
 
@@ -75,6 +84,72 @@ public abstract class Module implements AutoCloseable {
         t = backend.empty(dtype, format, shape);
         workspace.put(slot, t);
         return t;
+    }
+
+    // ---- numerics ----
+
+    /**
+     * Switches this module and its children to `precision` and `format` for activations: children first, then
+     * this module's numericsChanged (which builds weight compute copies, filled from the masters now).
+     */
+    public final Module setNumerics(Precision precision, MemoryFormat format) {
+        if (precision == null || format == null) {
+            throw new IllegalArgumentException("numerics: expected a precision and a memory format, found " + precision + ", " + format);
+        }
+        for (Module c : children.values()) c.setNumerics(precision, format);
+        numericsChanged(precision, format);
+        this.precision = precision;
+        this.memoryFormat = format;
+        closeCopyRefresh();
+        return this;
+    }
+
+    /** Hook for layers with weights: give them compute copies (computeAs); checks first, before any change. */
+    protected void numericsChanged(Precision precision, MemoryFormat format) {}
+
+    public final Precision precision() { return precision; }
+
+    /** The memory format activations use inside this module (4-d ones; others are always CONTIGUOUS). */
+    public final MemoryFormat memoryFormat() { return memoryFormat; }
+
+    /**
+     * Gives p a compute copy in `dtype` and `format` (4-d weights only may be NHWC), or drops it when that is the
+     * master's own F32 NCHW, and fills it from the master.
+     */
+    protected final void computeAs(Parameter p, DType dtype, MemoryFormat format) {
+        MemoryFormat f = p.value().rank() == 4 ? format : MemoryFormat.CONTIGUOUS;
+        if (dtype == p.value().dtype() && f == p.value().format()) {
+            p.setComputeCopy(null);
+            return;
+        }
+        Tensor copy = backend.empty(dtype, f, p.shape());
+        backend.convert().convert(p.value(), copy);
+        p.setComputeCopy(copy);
+    }
+
+    /**
+     * Rewrites every compute copy in this subtree from its FP32 master: one multi-tensor conversion (prepared at
+     * the first call). Networks call it at each forward, so copies always follow the last optimizer step.
+     */
+    public final void refreshComputeCopies() {
+        if (!copyRefreshPrepared) {
+            List<Tensor> masters = new ArrayList<>(), copies = new ArrayList<>();
+            for (Parameter p : namedParameters().values()) {
+                if (p.hasComputeCopy()) {
+                    masters.add(p.value());
+                    copies.add(p.compute());
+                }
+            }
+            copyRefresh = masters.isEmpty() ? null : backend.convert().prepare(masters, copies);
+            copyRefreshPrepared = true;
+        }
+        if (copyRefresh != null) backend.convert().run(copyRefresh);
+    }
+
+    private void closeCopyRefresh() {
+        if (copyRefresh != null) copyRefresh.close();
+        copyRefresh = null;
+        copyRefreshPrepared = false;
     }
 
     // ---- modes ----
@@ -181,8 +256,9 @@ public abstract class Module implements AutoCloseable {
         });
     }
 
-    /** Releases parameters, buffers, activation buffers and children. */
+    /** Releases parameters (and their compute copies), buffers, activation buffers and children. */
     @Override public void close() {
+        closeCopyRefresh();
         parameters.values().forEach(Parameter::close);
         buffers.values().forEach(Tensor::close);
         workspace.values().forEach(Tensor::close);

@@ -19,13 +19,13 @@ public final class ReLU extends Module {
     public static ReLU relu6(Backend backend) { return new ReLU(backend, Activation.RELU6); }
 
     @Override public Tensor forward(Tensor x) {
-        output = buffer("y", x.format(), x.shape());
+        output = buffer("y", x.dtype(), x.format(), x.shape());
         backend.activation().forward(kind, x, output);
         return output;
     }
 
     @Override public Tensor backward(Tensor dy) {
-        Tensor dx = buffer("dx", output.format(), output.shape());
+        Tensor dx = buffer("dx", output.dtype(), output.format(), output.shape());
         backend.activation().backward(kind, output, dy, dx);
         return dx;
     }

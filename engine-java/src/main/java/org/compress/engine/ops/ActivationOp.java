@@ -1,6 +1,7 @@
 // Pointwise activations and the fused residual add: y = act(x); y = act(a + b) (one pass instead of two,
-// for ResNet's "out += identity; relu(out)"); dx = dy * [act passes at y]. F32, any shape and layout,
-// but all operands must have the same shape and memory format. dx may alias dy.
+// for ResNet's "out += identity; relu(out)"); dx = dy * [act passes at y]. F32 or BF16 (the sum in FP32, one
+// rounding), any shape and layout, but all operands must have the same dtype, shape and memory format.
+// dx may alias dy.
 package org.compress.engine.ops;
 
 import org.compress.engine.tensor.Checks;
@@ -18,9 +19,9 @@ public interface ActivationOp {
     void backward(Activation act, Tensor y, Tensor dy, Tensor dx);
 
     static void checkSame(String what, Tensor first, Tensor... others) {
-        Checks.dtype(what, first, DType.F32);
+        Checks.dtype(what, first, DType.F32, DType.BF16);
         for (Tensor t : others) {
-            Checks.dtype(what, t, DType.F32);
+            Checks.dtype(what, t, first.dtype());
             Checks.sameShape(what, first, t);
             if (t.format() != first.format()) throw new ShapeMismatchException(what + ": formats differ: " + first + " vs " + t);
         }

@@ -1,7 +1,8 @@
 // Spatial batch normalisation (PyTorch's BatchNorm2d): per channel c over (N, H, W),
 // y = gamma * (x - mean) / sqrt(var + eps) + beta. Training uses the batch's mean and biased variance and
 // updates running_mean/running_var with momentum (running_var takes the unbiased variance, as PyTorch);
-// inference uses the running statistics. x, y, dx, dy: (N, C, H, W) F32; every per-channel tensor: (C) F32.
+// inference uses the running statistics. x, y, dx, dy: (N, C, H, W), one dtype, F32 or BF16 (statistics are
+// computed in FP32 or better either way); every per-channel tensor (affine, running and saved stats): (C) F32.
 package org.compress.engine.ops;
 
 import org.compress.engine.tensor.Checks;
@@ -29,9 +30,9 @@ public interface BatchNormOp {
 
     static void checkActivations(String what, Tensor x, Tensor y) {
         Checks.rank(what + " x", x, 4);
-        Checks.dtype(what + " x", x, DType.F32);
+        Checks.dtype(what + " x", x, DType.F32, DType.BF16);
         Checks.sameShape(what + " y vs x", y, x);
-        Checks.dtype(what + " y", y, DType.F32);
+        Checks.dtype(what + " y (the dtype of x)", y, x.dtype());
         if (y.format() != x.format()) throw new ShapeMismatchException(what + ": x is " + x + " but y is " + y);
     }
 

@@ -1,5 +1,6 @@
 // 2-d convolution (cross-correlation, as PyTorch): y = conv(x, w) + bias, and its two gradients.
-// x: (N, C, H, W), w: (K, C/groups, R, S), bias: (K) or null, y: (N, K, P, Q). All F32 here.
+// x: (N, C, H, W), w: (K, C/groups, R, S), bias: (K) or null, y: (N, K, P, Q). x, w, y (and dx, dw, dy) share
+// one dtype: F32, or BF16 with FP32 accumulation (cuDNN's pseudo-bf16 configuration); a bias is F32 with F32 y.
 // The backward passes overwrite their output (they do not accumulate); the bias gradient is BiasOp.backward.
 package org.compress.engine.ops;
 
@@ -30,9 +31,9 @@ public interface ConvolutionOp {
     static void checkForward(Tensor x, Tensor w, Tensor bias, Tensor y, Conv2dParams p) {
         Checks.rank("conv2d x", x, 4);
         Checks.rank("conv2d w", w, 4);
-        Checks.dtype("conv2d x", x, DType.F32);
-        Checks.dtype("conv2d w", w, DType.F32);
-        Checks.dtype("conv2d y", y, DType.F32);
+        Checks.dtype("conv2d x", x, DType.F32, DType.BF16);
+        Checks.dtype("conv2d w (the dtype of x)", w, x.dtype());
+        Checks.dtype("conv2d y (the dtype of x)", y, x.dtype());
         int c = x.dim(1);
         int k = w.dim(0);
         if (c % p.groups() != 0 || k % p.groups() != 0 || w.dim(1) != c / p.groups()) {
@@ -48,6 +49,7 @@ public interface ConvolutionOp {
         if (bias != null) {
             Checks.shape("conv2d bias", bias, k);
             Checks.dtype("conv2d bias", bias, DType.F32);
+            Checks.dtype("conv2d y with a bias", y, DType.F32);
         }
     }
 }

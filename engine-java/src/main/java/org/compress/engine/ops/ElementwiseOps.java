@@ -16,7 +16,7 @@ public interface ElementwiseOps {
     /** x *= alpha (F32). */
     void scale(Tensor x, float alpha);
 
-    /** y += alpha * x (F32). */
+    /** y += alpha * x: both F32, or both BF16 (computed in FP32, y rounded once). */
     void axpy(float alpha, Tensor x, Tensor y);
 
     /** Number of NaN/Inf values in an F32 tensor. Waits for the result (a host synchronisation on the GPU). */

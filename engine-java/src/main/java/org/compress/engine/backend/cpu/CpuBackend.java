@@ -8,6 +8,7 @@ import org.compress.engine.ops.CompressLossOp;
 import org.compress.engine.ops.ActivationOp;
 import org.compress.engine.ops.BatchNormOp;
 import org.compress.engine.ops.BiasOp;
+import org.compress.engine.ops.ConvertOp;
 import org.compress.engine.ops.ConvolutionOp;
 import org.compress.engine.ops.DropoutOp;
 import org.compress.engine.ops.EmaOp;
@@ -40,6 +41,7 @@ public final class CpuBackend implements Backend {
     private final DropoutOp dropout = new CpuDropout();
     private final SgdOp sgd = new CpuSgd();
     private final EmaOp ema = new CpuEma();
+    private final ConvertOp convert = new CpuConvert();
 
     @Override public String name() { return "cpu"; }
 
@@ -83,6 +85,8 @@ public final class CpuBackend implements Backend {
     @Override public SgdOp sgd() { return sgd; }
 
     @Override public EmaOp ema() { return ema; }
+
+    @Override public ConvertOp convert() { return convert; }
 
     @Override public void synchronize() { /* CPU ops complete before they return */ }
 

@@ -1,4 +1,5 @@
-// CPU reference batch normalisation: per-channel loops with double accumulation of the statistics.
+// CPU reference batch normalisation: per-channel loops with double accumulation of the statistics. BF16
+// activations are read widened and written rounded once; the per-channel tensors are always F32.
 package org.compress.engine.backend.cpu;
 
 import org.compress.engine.ops.BatchNormOp;
@@ -12,8 +13,9 @@ final class CpuBatchNorm implements BatchNormOp {
         BatchNormOp.checkChannel("batchnorm", x, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         contiguous(x, y);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        float[] xa = x.cpuStorage().f32(), ya = y.cpuStorage().f32();
-        int xo = (int) x.offset(), yo = (int) y.offset();
+        CpuFloats.View xv = CpuFloats.of(x), yv = CpuFloats.output(y);
+        float[] xa = xv.a(), ya = yv.a();
+        int xo = xv.off(), yo = yv.off();
         long count = (long) n * hw;
         for (int ch = 0; ch < c; ch++) {
             double sum = 0;
@@ -42,6 +44,7 @@ final class CpuBatchNorm implements BatchNormOp {
             set(runningMean, ch, (float) ((1 - momentum) * get(runningMean, ch) + momentum * mean));
             set(runningVar, ch, (float) ((1 - momentum) * get(runningVar, ch) + momentum * var * count / (count - 1)));
         }
+        yv.commit();
     }
 
     @Override public void forwardInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float eps,
@@ -50,8 +53,9 @@ final class CpuBatchNorm implements BatchNormOp {
         BatchNormOp.checkChannel("batchnorm", x, gamma, beta, runningMean, runningVar);
         contiguous(x, y);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        float[] xa = x.cpuStorage().f32(), ya = y.cpuStorage().f32();
-        int xo = (int) x.offset(), yo = (int) y.offset();
+        CpuFloats.View xv = CpuFloats.of(x), yv = CpuFloats.output(y);
+        float[] xa = xv.a(), ya = yv.a();
+        int xo = xv.off(), yo = yv.off();
         for (int ch = 0; ch < c; ch++) {
             double scale = get(gamma, ch) / Math.sqrt((double) get(runningVar, ch) + eps);
             double shift = get(beta, ch) - get(runningMean, ch) * scale;
@@ -60,6 +64,7 @@ final class CpuBatchNorm implements BatchNormOp {
                 for (int i = 0; i < hw; i++) ya[yb + i] = (float) (xa[xb + i] * scale + shift);
             }
         }
+        yv.commit();
     }
 
     @Override public void backward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps, Tensor dx,
@@ -70,8 +75,9 @@ final class CpuBatchNorm implements BatchNormOp {
         contiguous(x, dy);
         Checks.contiguous("batchnorm dx (CPU)", dx);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-        float[] xa = x.cpuStorage().f32(), ga = dy.cpuStorage().f32(), da = dx.cpuStorage().f32();
-        int xo = (int) x.offset(), go = (int) dy.offset(), dxo = (int) dx.offset();
+        CpuFloats.View xv = CpuFloats.of(x), gv = CpuFloats.of(dy), dv = CpuFloats.output(dx);
+        float[] xa = xv.a(), ga = gv.a(), da = dv.a();
+        int xo = xv.off(), go = gv.off(), dxo = dv.off();
         long count = (long) n * hw;
         for (int ch = 0; ch < c; ch++) {
             double mean = get(saveMean, ch), invStd = get(saveInvStd, ch);
@@ -95,6 +101,7 @@ final class CpuBatchNorm implements BatchNormOp {
             set(dGamma, ch, (float) sumDyXhat);
             set(dBeta, ch, (float) sumDy);
         }
+        dv.commit();
     }
 
     @Override public void countBatch(Tensor counter) {

@@ -1,6 +1,6 @@
 // CPU reference 2-d convolution: the direct seven-loop definitions of forward, backward-data and
 // backward-filter with double accumulation. It is the oracle the fast CpuGemmConvolution and cuDNN are
-// tested against; it is too slow to train with.
+// tested against; it is too slow to train with. BF16 tensors: widened in, rounded once out (CpuFloats).
 package org.compress.engine.backend.cpu;
 
 import org.compress.engine.ops.Conv2dParams;
@@ -13,9 +13,10 @@ public final class CpuConvolution implements ConvolutionOp {
         ConvolutionOp.checkForward(x, w, bias, y, p);
         Checks.contiguous("conv2d x (CPU)", x);
         Checks.contiguous("conv2d y (CPU)", y);
-        float[] xa = x.cpuStorage().f32(), wa = w.cpuStorage().f32(), ya = y.cpuStorage().f32();
+        CpuFloats.View xv = CpuFloats.of(x), wv = CpuFloats.of(w), yv = CpuFloats.output(y);
+        float[] xa = xv.a(), wa = wv.a(), ya = yv.a();
         float[] ba = bias == null ? null : bias.cpuStorage().f32();
-        int xo = (int) x.offset(), wo = (int) w.offset(), yo = (int) y.offset(), bo = bias == null ? 0 : (int) bias.offset();
+        int xo = xv.off(), wo = wv.off(), yo = yv.off(), bo = bias == null ? 0 : (int) bias.offset();
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int k = w.dim(0), cg = w.dim(1), r = w.dim(2), s = w.dim(3);
         int outH = y.dim(2), outW = y.dim(3);
@@ -44,14 +45,16 @@ public final class CpuConvolution implements ConvolutionOp {
                 }
             }
         }
+        yv.commit();
     }
 
     @Override public void backwardData(Tensor dy, Tensor w, Tensor dx, Conv2dParams p) {
         ConvolutionOp.checkBackwardData(dy, w, dx, p);
         Checks.contiguous("conv2d dy (CPU)", dy);
         Checks.contiguous("conv2d dx (CPU)", dx);
-        float[] ga = dy.cpuStorage().f32(), wa = w.cpuStorage().f32(), da = dx.cpuStorage().f32();
-        int go = (int) dy.offset(), wo = (int) w.offset(), dxo = (int) dx.offset();
+        CpuFloats.View dyv = CpuFloats.of(dy), wv = CpuFloats.of(w), dv = CpuFloats.output(dx);
+        float[] ga = dyv.a(), wa = wv.a(), da = dv.a();
+        int go = dyv.off(), wo = wv.off(), dxo = dv.off();
         int n = dx.dim(0), c = dx.dim(1), h = dx.dim(2), wd = dx.dim(3);
         int k = w.dim(0), cg = w.dim(1), r = w.dim(2), s = w.dim(3);
         int outH = dy.dim(2), outW = dy.dim(3);
@@ -76,14 +79,16 @@ public final class CpuConvolution implements ConvolutionOp {
             }
         }
         for (int i = 0; i < acc.length; i++) da[dxo + i] = (float) acc[i];
+        dv.commit();
     }
 
     @Override public void backwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2dParams p) {
         ConvolutionOp.checkBackwardFilter(x, dy, dw, p);
         Checks.contiguous("conv2d x (CPU)", x);
         Checks.contiguous("conv2d dy (CPU)", dy);
-        float[] xa = x.cpuStorage().f32(), ga = dy.cpuStorage().f32(), da = dw.cpuStorage().f32();
-        int xo = (int) x.offset(), go = (int) dy.offset(), dwo = (int) dw.offset();
+        CpuFloats.View xv = CpuFloats.of(x), dyv = CpuFloats.of(dy), dv = CpuFloats.output(dw);
+        float[] xa = xv.a(), ga = dyv.a(), da = dv.a();
+        int xo = xv.off(), go = dyv.off(), dwo = dv.off();
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int k = dw.dim(0), cg = dw.dim(1), r = dw.dim(2), s = dw.dim(3);
         int outH = dy.dim(2), outW = dy.dim(3);
@@ -108,5 +113,6 @@ public final class CpuConvolution implements ConvolutionOp {
             }
         }
         for (int i = 0; i < acc.length; i++) da[dwo + i] = (float) acc[i];
+        dv.commit();
     }
 }

@@ -78,14 +78,14 @@ final class CpuElementwise implements ElementwiseOps {
     }
 
     @Override public void axpy(float alpha, Tensor x, Tensor y) {
-        Checks.dtype("axpy x", x, DType.F32);
-        Checks.dtype("axpy y", y, DType.F32);
+        Checks.dtype("axpy x", x, DType.F32, DType.BF16);
+        Checks.dtype("axpy y (the dtype of x)", y, x.dtype());
         Checks.sameShape("axpy", x, y);
-        float[] xa = x.cpuStorage().f32();
-        float[] ya = y.cpuStorage().f32();
-        int xo = (int) x.offset();
-        int yo = (int) y.offset();
+        CpuFloats.View xv = CpuFloats.of(x), yv = CpuFloats.of(y);
+        float[] xa = xv.a(), ya = yv.a();
+        int xo = xv.off(), yo = yv.off();
         for (int i = 0; i < x.numel(); i++) ya[yo + i] += alpha * xa[xo + i];
+        yv.commit();
     }
 
     @Override public long countNonFinite(Tensor x) {

@@ -4,6 +4,7 @@
 //   backward-data    dcol[CRS][cols]  = W_g^T * dY_g, then col2im adds dcol into dx
 //   backward-filter  dW_g^T[CRS][K/g] += col[CRS][cols] * dY_g^T[cols][K/g]  (per worker, summed in a fixed order)
 // Each worker keeps its scratch arrays between calls, so a steady training step allocates nothing here.
+// BF16 tensors go through CpuFloats views: widened in, the fp32 result rounded once out.
 package org.compress.engine.backend.cpu;
 
 import java.util.Arrays;
@@ -75,9 +76,10 @@ final class CpuGemmConvolution implements ConvolutionOp {
         Checks.contiguous("conv2d x (CPU)", x);
         Checks.contiguous("conv2d y (CPU)", y);
         Geometry g = Geometry.of(x, w, y, p);
-        float[] xa = x.cpuStorage().f32(), wa = w.cpuStorage().f32(), ya = y.cpuStorage().f32();
+        CpuFloats.View xv = CpuFloats.of(x), wv = CpuFloats.of(w), yv = CpuFloats.output(y);
+        float[] xa = xv.a(), wa = wv.a(), ya = yv.a();
         float[] ba = bias == null ? null : bias.cpuStorage().f32();
-        int xo = (int) x.offset(), wo = (int) w.offset(), yo = (int) y.offset(), bo = bias == null ? 0 : (int) bias.offset();
+        int xo = xv.off(), wo = wv.off(), yo = yv.off(), bo = bias == null ? 0 : (int) bias.offset();
         int pq = g.pq(), crs = g.crs();
         parallelOverImages(g.n, (t, first, count) -> {
             Scratch sc = scratch[t];
@@ -98,6 +100,7 @@ final class CpuGemmConvolution implements ConvolutionOp {
                 }
             }
         });
+        yv.commit();
     }
 
     @Override public synchronized void backwardData(Tensor dy, Tensor w, Tensor dx, Conv2dParams p) {
@@ -105,8 +108,9 @@ final class CpuGemmConvolution implements ConvolutionOp {
         Checks.contiguous("conv2d dy (CPU)", dy);
         Checks.contiguous("conv2d dx (CPU)", dx);
         Geometry g = Geometry.of(dx, w, dy, p);
-        float[] ga = dy.cpuStorage().f32(), wa = w.cpuStorage().f32(), da = dx.cpuStorage().f32();
-        int go = (int) dy.offset(), wo = (int) w.offset(), dxo = (int) dx.offset();
+        CpuFloats.View gv = CpuFloats.of(dy), wv = CpuFloats.of(w), dv = CpuFloats.output(dx);
+        float[] ga = gv.a(), wa = wv.a(), da = dv.a();
+        int go = gv.off(), wo = wv.off(), dxo = dv.off();
         int pq = g.pq(), crs = g.crs();
         parallelOverImages(g.n, (t, first, count) -> {
             Scratch sc = scratch[t];
@@ -124,6 +128,7 @@ final class CpuGemmConvolution implements ConvolutionOp {
                 }
             }
         });
+        dv.commit();
     }
 
     @Override public synchronized void backwardFilter(Tensor x, Tensor dy, Tensor dw, Conv2dParams p) {
@@ -131,8 +136,9 @@ final class CpuGemmConvolution implements ConvolutionOp {
         Checks.contiguous("conv2d x (CPU)", x);
         Checks.contiguous("conv2d dy (CPU)", dy);
         Geometry g = Geometry.of(x, dw, dy, p);
-        float[] xa = x.cpuStorage().f32(), ga = dy.cpuStorage().f32(), da = dw.cpuStorage().f32();
-        int xo = (int) x.offset(), go = (int) dy.offset(), dwo = (int) dw.offset();
+        CpuFloats.View xv = CpuFloats.of(x), gv = CpuFloats.of(dy), dv = CpuFloats.output(dw);
+        float[] xa = xv.a(), ga = gv.a(), da = dv.a();
+        int xo = xv.off(), go = gv.off(), dwo = dv.off();
         int pq = g.pq(), crs = g.crs(), size = g.k * crs;
         int parts = Math.min(workers, g.n);
         for (int t = 0; t < parts; t++) Arrays.fill(scratch[t].dw(size), 0, size, 0f);
@@ -159,6 +165,7 @@ final class CpuGemmConvolution implements ConvolutionOp {
             for (int t = 0; t < parts; t++) sum += scratch[t].dw[(grp * crs + q) * g.kg + kk];
             da[dwo + (grp * g.kg + kk) * crs + q] = sum;
         }
+        dv.commit();
     }
 
     /** col[(ic*R + i)*S + j][bb*PQ + oh*OW + ow] = x[b0+bb, grp*cg + ic, ih, iw], or 0 in the padding. */

@@ -1,5 +1,5 @@
 // CPU reference pooling: max pooling (first maximum wins a tie, as PyTorch's CPU kernel) and adaptive
-// average pooling with PyTorch's bin boundaries.
+// average pooling with PyTorch's bin boundaries. BF16 tensors are read widened and written rounded once.
 package org.compress.engine.backend.cpu;
 
 import java.util.Arrays;
@@ -12,29 +12,31 @@ final class CpuPooling implements PoolingOp {
     @Override public void maxForward(Tensor x, Tensor y, PoolParams p) {
         PoolingOp.checkMax(x, y, p);
         contiguous(x, y);
-        float[] xa = x.cpuStorage().f32(), ya = y.cpuStorage().f32();
-        int xo = (int) x.offset(), yo = (int) y.offset();
+        CpuFloats.View xv = CpuFloats.of(x), yv = CpuFloats.output(y);
+        float[] xa = xv.a(), ya = yv.a();
+        int xo = xv.off(), yo = yv.off();
         int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
         for (int pl = 0; pl < planes; pl++) for (int i = 0; i < oh; i++) for (int j = 0; j < ow; j++) {
             int arg = argmax(xa, xo + pl * h * w, h, w, i, j, p);
             ya[yo + (pl * oh + i) * ow + j] = xa[xo + pl * h * w + arg];
         }
+        yv.commit();
     }
 
     @Override public void maxBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, PoolParams p) {
-        PoolingOp.checkMax(x, y, p);
-        Checks.sameShape("maxpool dy vs y", dy, y);
-        Checks.sameShape("maxpool dx vs x", dx, x);
+        PoolingOp.checkMaxBackward(x, y, dy, dx, p);
         contiguous(x, dx);
         Checks.contiguous("maxpool dy (CPU)", dy);
-        float[] xa = x.cpuStorage().f32(), ga = dy.cpuStorage().f32(), da = dx.cpuStorage().f32();
-        int xo = (int) x.offset(), go = (int) dy.offset(), dxo = (int) dx.offset();
+        CpuFloats.View xv = CpuFloats.of(x), gv = CpuFloats.of(dy), dv = CpuFloats.output(dx);
+        float[] xa = xv.a(), ga = gv.a(), da = dv.a();
+        int xo = xv.off(), go = gv.off(), dxo = dv.off();
         int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
         Arrays.fill(da, dxo, dxo + planes * h * w, 0f);
         for (int pl = 0; pl < planes; pl++) for (int i = 0; i < oh; i++) for (int j = 0; j < ow; j++) {
             int arg = argmax(xa, xo + pl * h * w, h, w, i, j, p);
             da[dxo + pl * h * w + arg] += ga[go + (pl * oh + i) * ow + j];
         }
+        dv.commit();
     }
 
     /** Offset within the plane of the first maximum of window (i, j); NaN wins, as in PyTorch. */
@@ -65,8 +67,9 @@ final class CpuPooling implements PoolingOp {
     @Override public void adaptiveAvgForward(Tensor x, Tensor y) {
         PoolingOp.checkAdaptive(x, y);
         contiguous(x, y);
-        float[] xa = x.cpuStorage().f32(), ya = y.cpuStorage().f32();
-        int xo = (int) x.offset(), yo = (int) y.offset();
+        CpuFloats.View xv = CpuFloats.of(x), yv = CpuFloats.output(y);
+        float[] xa = xv.a(), ya = yv.a();
+        int xo = xv.off(), yo = yv.off();
         int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
         for (int pl = 0; pl < planes; pl++) for (int i = 0; i < oh; i++) for (int j = 0; j < ow; j++) {
             int h0 = binStart(i, h, oh), h1 = binEnd(i, h, oh), w0 = binStart(j, w, ow), w1 = binEnd(j, w, ow);
@@ -74,13 +77,15 @@ final class CpuPooling implements PoolingOp {
             for (int a = h0; a < h1; a++) for (int b = w0; b < w1; b++) sum += xa[xo + (pl * h + a) * w + b];
             ya[yo + (pl * oh + i) * ow + j] = (float) (sum / ((h1 - h0) * (w1 - w0)));
         }
+        yv.commit();
     }
 
     @Override public void adaptiveAvgBackward(Tensor dy, Tensor dx) {
         PoolingOp.checkAdaptive(dx, dy);
         contiguous(dx, dy);
-        float[] ga = dy.cpuStorage().f32(), da = dx.cpuStorage().f32();
-        int go = (int) dy.offset(), dxo = (int) dx.offset();
+        CpuFloats.View gv = CpuFloats.of(dy), dv = CpuFloats.output(dx);
+        float[] ga = gv.a(), da = dv.a();
+        int go = gv.off(), dxo = dv.off();
         int planes = dx.dim(0) * dx.dim(1), h = dx.dim(2), w = dx.dim(3), oh = dy.dim(2), ow = dy.dim(3);
         Arrays.fill(da, dxo, dxo + planes * h * w, 0f);
         for (int pl = 0; pl < planes; pl++) for (int i = 0; i < oh; i++) for (int j = 0; j < ow; j++) {
@@ -88,6 +93,7 @@ final class CpuPooling implements PoolingOp {
             float g = ga[go + (pl * oh + i) * ow + j] / ((h1 - h0) * (w1 - w0));
             for (int a = h0; a < h1; a++) for (int b = w0; b < w1; b++) da[dxo + (pl * h + a) * w + b] += g;
         }
+        dv.commit();
     }
 
     private static void contiguous(Tensor a, Tensor b) {

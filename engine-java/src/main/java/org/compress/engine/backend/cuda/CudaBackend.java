@@ -21,6 +21,7 @@ import org.compress.engine.ops.CompressLossOp;
 import org.compress.engine.ops.ActivationOp;
 import org.compress.engine.ops.BatchNormOp;
 import org.compress.engine.ops.BiasOp;
+import org.compress.engine.ops.ConvertOp;
 import org.compress.engine.ops.ConvolutionOp;
 import org.compress.engine.ops.DropoutOp;
 import org.compress.engine.ops.EmaOp;
@@ -64,6 +65,7 @@ public final class CudaBackend implements Backend {
     private final CudaDropout dropout;
     private final CudaSgd sgd;
     private final CudaEma ema;
+    private final CudaConvert convert;
     private boolean closed;
 
     private CudaBackend(int index, CudaDeviceInfo info) {
@@ -94,6 +96,7 @@ public final class CudaBackend implements Backend {
         this.dropout = new CudaDropout(this);
         this.sgd = new CudaSgd(this);
         this.ema = new CudaEma(this);
+        this.convert = new CudaConvert(this);
     }
 
     /** Opens device {@code index}; throws BackendUnavailableException saying why CUDA cannot run here. */
@@ -222,6 +225,8 @@ public final class CudaBackend implements Backend {
     @Override public SgdOp sgd() { return sgd; }
 
     @Override public EmaOp ema() { return ema; }
+
+    @Override public ConvertOp convert() { return convert; }
 
     @Override public void synchronize() { stream.synchronize(); }
 

@@ -1,6 +1,7 @@
 // cuDNN spatial batch normalisation (cudnnBatchNormalizationForwardTraining / ForwardInference / Backward).
 // cuDNN updates the running variance with the unbiased batch variance and saves 1/sqrt(var + eps), the same
-// contract as BatchNormOp; num_batches_tracked is incremented by a one-thread kernel (no host sync).
+// contract as BatchNormOp; num_batches_tracked is incremented by a one-thread kernel (no host sync). BF16 x/y
+// (NCHW or NHWC) run with FLOAT per-channel tensors: cuDNN keeps statistics and affine parameters in fp32.
 package org.compress.engine.backend.cuda;
 
 import org.bytedeco.cuda.cudnn.cudnnTensorStruct;

@@ -2,6 +2,9 @@
 // geometry) a plan is built once: descriptors, the fastest algorithm from cudnnFind*Algorithm, and its
 // workspace from the caching allocator; later calls with the same shapes reuse it and allocate nothing.
 // FP32 data runs with CUDNN_FMA_MATH (no TF32 rounding), so it matches the CPU reference to fp32 accuracy.
+// BF16 data (x, w, y all BFLOAT16) runs cuDNN's pseudo-bf16 configuration: FLOAT compute type (fp32
+// accumulation) with CUDNN_TENSOR_OP_MATH, the tensor-core path; NHWC tensors with an NHWC (KRSC) filter are
+// its fast layout. A bias is added by cudnnAddTensor and needs FP32 y (ConvolutionOp's check).
 package org.compress.engine.backend.cuda;
 
 import java.util.ArrayList;
@@ -20,6 +23,7 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.compress.engine.ops.Conv2dParams;
 import org.compress.engine.ops.ConvolutionOp;
+import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.MemoryFormat;
 import org.compress.engine.tensor.Tensor;
 
@@ -89,7 +93,7 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
 
     private Plan plan(Direction direction, Tensor x, Tensor w, Tensor y, Conv2dParams p) {
         List<Object> key = List.of(direction, Arrays.toString(x.shape()), x.format(), Arrays.toString(w.shape()), w.format(),
-                y.format(), p);
+                y.format(), x.dtype(), p);
         Plan plan = plans.get(key);
         if (plan == null) {
             plan = buildPlan(direction, x, w, y, p);
@@ -115,24 +119,26 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
     }
 
     private static void describe(Plan plan, Tensor x, Tensor w, Tensor y, Conv2dParams p) {
-        int f32 = cudnn.CUDNN_DATA_FLOAT;
+        int f32 = cudnn.CUDNN_DATA_FLOAT, data = CudnnTensors.dataType(x.dtype());
+        boolean bf16 = x.dtype() == DType.BF16;
         Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.x), "cudnnCreateTensorDescriptor");
         Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.y), "cudnnCreateTensorDescriptor");
         Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.bias), "cudnnCreateTensorDescriptor");
         Native.check(CUDNN, cudnn.cudnnCreateFilterDescriptor(plan.w), "cudnnCreateFilterDescriptor");
         Native.check(CUDNN, cudnn.cudnnCreateConvolutionDescriptor(plan.conv), "cudnnCreateConvolutionDescriptor");
-        Native.check(CUDNN, cudnn.cudnnSetTensor4dDescriptor(plan.x, format(x.format()), f32, x.dim(0), x.dim(1), x.dim(2), x.dim(3)),
+        Native.check(CUDNN, cudnn.cudnnSetTensor4dDescriptor(plan.x, format(x.format()), data, x.dim(0), x.dim(1), x.dim(2), x.dim(3)),
                 "cudnnSetTensor4dDescriptor(x)");
-        Native.check(CUDNN, cudnn.cudnnSetTensor4dDescriptor(plan.y, format(y.format()), f32, y.dim(0), y.dim(1), y.dim(2), y.dim(3)),
+        Native.check(CUDNN, cudnn.cudnnSetTensor4dDescriptor(plan.y, format(y.format()), data, y.dim(0), y.dim(1), y.dim(2), y.dim(3)),
                 "cudnnSetTensor4dDescriptor(y)");
         Native.check(CUDNN, cudnn.cudnnSetTensor4dDescriptor(plan.bias, cudnn.CUDNN_TENSOR_NCHW, f32, 1, y.dim(1), 1, 1),
                 "cudnnSetTensor4dDescriptor(bias)");
-        Native.check(CUDNN, cudnn.cudnnSetFilter4dDescriptor(plan.w, f32, format(w.format()), w.dim(0), w.dim(1), w.dim(2), w.dim(3)),
+        Native.check(CUDNN, cudnn.cudnnSetFilter4dDescriptor(plan.w, data, format(w.format()), w.dim(0), w.dim(1), w.dim(2), w.dim(3)),
                 "cudnnSetFilter4dDescriptor");
         Native.check(CUDNN, cudnn.cudnnSetConvolution2dDescriptor(plan.conv, p.padH(), p.padW(), p.strideH(), p.strideW(),
                 p.dilationH(), p.dilationW(), cudnn.CUDNN_CROSS_CORRELATION, f32), "cudnnSetConvolution2dDescriptor");
         Native.check(CUDNN, cudnn.cudnnSetConvolutionGroupCount(plan.conv, p.groups()), "cudnnSetConvolutionGroupCount");
-        Native.check(CUDNN, cudnn.cudnnSetConvolutionMathType(plan.conv, cudnn.CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+        Native.check(CUDNN, cudnn.cudnnSetConvolutionMathType(plan.conv, bf16 ? cudnn.CUDNN_TENSOR_OP_MATH : cudnn.CUDNN_FMA_MATH),
+                "cudnnSetConvolutionMathType");
     }
 
     /** Runs cuDNN's search once for this shape and keeps the fastest algorithm that succeeded, with its workspace. */

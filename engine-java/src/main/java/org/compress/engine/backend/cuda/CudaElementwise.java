@@ -64,9 +64,14 @@ final class CudaElementwise implements ElementwiseOps {
     }
 
     @Override public void axpy(float alpha, Tensor x, Tensor y) {
-        Checks.dtype("axpy x", x, DType.F32);
-        Checks.dtype("axpy y", y, DType.F32);
+        Checks.dtype("axpy x", x, DType.F32, DType.BF16);
+        Checks.dtype("axpy y (the dtype of x)", y, x.dtype());
         Checks.sameShape("axpy", x, y);
+        if (x.dtype() == DType.BF16) {
+            Native.check(Native.Library.KERNEL, NnKernels.axpyBf16(x.numel(), alpha, cuda.address(x), cuda.address(y),
+                    cuda.stream().address()), "axpy_bf16");
+            return;
+        }
         Native.check(Native.Library.KERNEL, NativeKernels.axpyF32(x.numel(), alpha, cuda.address(x), cuda.address(y),
                 cuda.stream().address()), "axpy_f32");
     }

@@ -1,5 +1,6 @@
 // CUDA pooling: max pooling through cuDNN (deterministic mode, NaN propagated as PyTorch), adaptive average
-// pooling through our kernel (kernels/adaptive_pool.cu; cuDNN has no uneven-bin pooling).
+// pooling through our kernel (kernels/adaptive_pool.cu; cuDNN has no uneven-bin pooling). F32 or BF16 tensors
+// (cuDNN pools bf16 natively; our kernel sums in fp32 and rounds once).
 package org.compress.engine.backend.cuda;
 
 import java.util.HashMap;
@@ -10,6 +11,7 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.compress.engine.ops.PoolParams;
 import org.compress.engine.ops.PoolingOp;
 import org.compress.engine.tensor.Checks;
+import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.MemoryFormat;
 import org.compress.engine.tensor.ShapeMismatchException;
 import org.compress.engine.tensor.Tensor;
@@ -43,9 +45,7 @@ final class CudaPooling implements PoolingOp, AutoCloseable {
     }
 
     @Override public void maxBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, PoolParams p) {
-        PoolingOp.checkMax(x, y, p);
-        Checks.sameShape("maxpool dy vs y", dy, y);
-        Checks.sameShape("maxpool dx vs x", dx, x);
+        PoolingOp.checkMaxBackward(x, y, dy, dx, p);
         sameFormat("maxpool dy vs y", y, dy);
         sameFormat("maxpool dx vs x", x, dx);
         Native.check(CUDNN, cudnn.cudnnPoolingBackward(cuda.cudnn(), pool(p), one, descriptors.of(y), cuda.pointer(y),
@@ -56,17 +56,29 @@ final class CudaPooling implements PoolingOp, AutoCloseable {
     @Override public void adaptiveAvgForward(Tensor x, Tensor y) {
         PoolingOp.checkAdaptive(x, y);
         sameFormat("adaptive avgpool y vs x", x, y);
-        Native.check(Native.Library.KERNEL, NnKernels.adaptiveAvgPoolForwardF32(cuda.address(x), cuda.address(y), x.dim(0), x.dim(1),
-                x.dim(2), x.dim(3), y.dim(2), y.dim(3), x.format() == MemoryFormat.CHANNELS_LAST, cuda.stream().address()),
-                "adaptive_avg_pool_forward_f32");
+        boolean cl = x.format() == MemoryFormat.CHANNELS_LAST;
+        long s = cuda.stream().address();
+        if (x.dtype() == DType.BF16) {
+            Native.check(Native.Library.KERNEL, NnKernels.adaptiveAvgPoolForwardBf16(cuda.address(x), cuda.address(y), x.dim(0),
+                    x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3), cl, s), "adaptive_avg_pool_forward_bf16");
+        } else {
+            Native.check(Native.Library.KERNEL, NnKernels.adaptiveAvgPoolForwardF32(cuda.address(x), cuda.address(y), x.dim(0),
+                    x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3), cl, s), "adaptive_avg_pool_forward_f32");
+        }
     }
 
     @Override public void adaptiveAvgBackward(Tensor dy, Tensor dx) {
         PoolingOp.checkAdaptive(dx, dy);
         sameFormat("adaptive avgpool dy vs dx", dx, dy);
-        Native.check(Native.Library.KERNEL, NnKernels.adaptiveAvgPoolBackwardF32(cuda.address(dy), cuda.address(dx), dx.dim(0),
-                dx.dim(1), dx.dim(2), dx.dim(3), dy.dim(2), dy.dim(3), dx.format() == MemoryFormat.CHANNELS_LAST,
-                cuda.stream().address()), "adaptive_avg_pool_backward_f32");
+        boolean cl = dx.format() == MemoryFormat.CHANNELS_LAST;
+        long s = cuda.stream().address();
+        if (dx.dtype() == DType.BF16) {
+            Native.check(Native.Library.KERNEL, NnKernels.adaptiveAvgPoolBackwardBf16(cuda.address(dy), cuda.address(dx), dx.dim(0),
+                    dx.dim(1), dx.dim(2), dx.dim(3), dy.dim(2), dy.dim(3), cl, s), "adaptive_avg_pool_backward_bf16");
+        } else {
+            Native.check(Native.Library.KERNEL, NnKernels.adaptiveAvgPoolBackwardF32(cuda.address(dy), cuda.address(dx), dx.dim(0),
+                    dx.dim(1), dx.dim(2), dx.dim(3), dy.dim(2), dy.dim(3), cl, s), "adaptive_avg_pool_backward_f32");
+        }
     }
 
     private static void sameFormat(String what, Tensor a, Tensor b) {

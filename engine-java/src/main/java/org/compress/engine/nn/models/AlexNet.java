@@ -13,6 +13,7 @@ import org.compress.engine.nn.Flatten;
 import org.compress.engine.nn.Init;
 import org.compress.engine.nn.Linear;
 import org.compress.engine.nn.MaxPool2d;
+import org.compress.engine.nn.Precision;
 import org.compress.engine.nn.ReLU;
 
 public final class AlexNet extends Network {
@@ -22,6 +23,10 @@ public final class AlexNet extends Network {
         super(backend);
         if (config.smallInput() || config.widthMultiplier() != 1) {
             throw new IllegalArgumentException("AlexNet: no small-input stem or width multiplier; found " + config);
+        }
+        if (config.precision() != Precision.FP32) {
+            throw new IllegalArgumentException("AlexNet: FP32 only (its convolutions have biases, which need FP32 outputs), found "
+                    + config.precision());
         }
         Init init = new Init(config.seed());
         trunk("features.0", new Conv2d(backend, init, config.inChannels(), 64, 11, 4, 2, 1, true));
@@ -47,5 +52,6 @@ public final class AlexNet extends Network {
         trunk("classifier.5", new ReLU(backend));
         embeddingDim(EMBEDDING);
         addHead("classifier.6", config.head(), init);
+        numerics(config);
     }
 }

@@ -13,6 +13,7 @@ import org.compress.engine.nn.Flatten;
 import org.compress.engine.nn.Init;
 import org.compress.engine.nn.Linear;
 import org.compress.engine.nn.Module;
+import org.compress.engine.nn.Precision;
 import org.compress.engine.nn.ReLU;
 import org.compress.engine.nn.ResNetLayers;
 import org.compress.engine.nn.Sequential;
@@ -27,6 +28,9 @@ public final class MobileNetV2 extends Network {
     public MobileNetV2(Backend backend, ModelConfig config) {
         super(backend);
         if (config.widthMultiplier() != 1) throw new IllegalArgumentException("MobileNetV2: width multiplier must be 1, found " + config);
+        if (config.precision() != Precision.FP32) {
+            throw new IllegalArgumentException("MobileNetV2: FP32 only so far (its head's Dropout is FP32-only), found " + config.precision());
+        }
         Init init = new Init(config.seed());
         Sequential features = new Sequential(backend);
         int input = 32;
@@ -50,6 +54,7 @@ public final class MobileNetV2 extends Network {
         } else {
             addHead("classifier.1", config.head(), init);
         }
+        numerics(config);
     }
 
     /** torchvision's Conv2dNormActivation with ReLU6: children "0" conv (no bias), "1" BN, "2" ReLU6. */
@@ -78,7 +83,7 @@ public final class MobileNetV2 extends Network {
         @Override public Tensor forward(Tensor x) {
             Tensor h = conv.forward(x);
             if (!residual) return h;
-            output = buffer("y", h.format(), h.shape());
+            output = buffer("y", h.dtype(), h.format(), h.shape());
             backend.activation().addForward(Activation.IDENTITY, h, x, output);
             return output;
         }

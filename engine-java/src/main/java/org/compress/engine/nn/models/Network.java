@@ -3,6 +3,10 @@
 // forward(x) runs trunk and head and returns the head's output (the embedding when there is no head);
 // embed(x) runs the trunk only. backward(dy) takes the gradient of whatever the last call returned.
 // The first stage computes no input gradient (images need none).
+// Numerics (ModelConfig's precision and memory format, applied by the model with numerics(config)): the input
+// is converted once to the activation dtype/format (e.g. F32 NCHW images -> BF16 NHWC), weight compute copies
+// are refreshed from their FP32 masters at every forward, and what leaves the network (the embedding, the
+// head's output) is converted back to F32 (NCHW), as is the gradient coming in (F32 -> activation dtype).
 package org.compress.engine.nn.models;
 
 import java.util.ArrayList;
@@ -13,6 +17,8 @@ import org.compress.engine.nn.Linear;
 import org.compress.engine.nn.Module;
 import org.compress.engine.nn.ReLU;
 import org.compress.engine.nn.Sequential;
+import org.compress.engine.tensor.DType;
+import org.compress.engine.tensor.MemoryFormat;
 import org.compress.engine.tensor.Tensor;
 
 public class Network extends Module {
@@ -21,6 +27,7 @@ public class Network extends Module {
     private int embeddingDim;
     private int outputDim;
     private Tensor embedding;
+    private Tensor trunkOutput;
     private boolean headRan;
 
     protected Network(Backend backend) {
@@ -63,6 +70,9 @@ public class Network extends Module {
         return m;
     }
 
+    /** Applies the config's precision and memory format to every layer (call at the end of a model's constructor). */
+    protected final void numerics(ModelConfig config) { setNumerics(config.precision(), config.memoryFormat()); }
+
     @Override public void setInputGradRequired(boolean required) {
         super.setInputGradRequired(required);
         if (!trunk.isEmpty()) trunk.get(0).setInputGradRequired(required);
@@ -75,29 +85,55 @@ public class Network extends Module {
 
     public boolean hasHead() { return !head.isEmpty(); }
 
-    /** (N, embeddingDim): runs the trunk only. */
+    /** (N, embeddingDim) F32: runs the trunk only. */
     public Tensor embed(Tensor x) {
-        Tensor h = x;
+        refreshComputeCopies();
+        Tensor h = toActivations("input", x);
         for (Module m : trunk) h = m.forward(h);
-        embedding = h;
+        trunkOutput = h;
+        embedding = toF32("embeddingF32", h);
         headRan = false;
-        return h;
+        return embedding;
     }
 
-    /** The embedding computed by the last embed/forward (owned by the network). */
+    /** The embedding computed by the last embed/forward (owned by the network; F32). */
     public Tensor embedding() { return embedding; }
 
     @Override public Tensor forward(Tensor x) {
         Tensor h = embed(x);
+        if (head.isEmpty()) {
+            headRan = true;
+            return h;
+        }
+        h = trunkOutput;
         for (Module m : head) h = m.forward(h);
         headRan = true;
-        return h;
+        return toF32("outputF32", h);
     }
 
+    /** dy: F32, the gradient of what the last embed/forward returned. */
     @Override public Tensor backward(Tensor dy) {
-        Tensor g = dy;
+        Tensor g = toActivations("gradIn", dy);
         if (headRan) for (int i = head.size() - 1; i >= 0; i--) g = head.get(i).backward(g);
         for (int i = trunk.size() - 1; i >= 0; i--) g = trunk.get(i).backward(g);
         return g;
+    }
+
+    /** t in the activation dtype and (4-d) memory format: t itself when it already is, else a converted copy. */
+    private Tensor toActivations(String slot, Tensor t) {
+        DType dtype = precision().activationType();
+        MemoryFormat format = t.rank() == 4 ? memoryFormat() : MemoryFormat.CONTIGUOUS;
+        if (t.dtype() == dtype && t.format() == format) return t;
+        Tensor converted = buffer(slot, dtype, format, t.shape());
+        backend.convert().convert(t, converted);
+        return converted;
+    }
+
+    /** What leaves the network: F32 NCHW. */
+    private Tensor toF32(String slot, Tensor t) {
+        if (t.dtype() == DType.F32 && t.format() == MemoryFormat.CONTIGUOUS) return t;
+        Tensor converted = buffer(slot, DType.F32, MemoryFormat.CONTIGUOUS, t.shape());
+        backend.convert().convert(t, converted);
+        return converted;
     }
 }

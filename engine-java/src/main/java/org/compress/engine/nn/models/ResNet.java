@@ -1,7 +1,8 @@
 // torchvision ResNet-18/34/50 (v1.5) with torchvision's parameter names, shapes and init, plus SimCLR's width
 // multiplier (every channel count x w, e.g. ResNet-50x4) and a small-input stem (3x3 stride-1 conv1, no
 // max-pool) for 28-32 px images. input: (N, inChannels, H, W); embedding: (N, 8 * baseWidth * expansion * w) after
-// global average pooling; head slot "fc" (fc.weight/fc.bias, or fc.0/fc.2 for the MLP head).
+// global average pooling; head slot "fc" (fc.weight/fc.bias, or fc.0/fc.2 for the MLP head). Runs in the config's
+// precision (FP32 or BF16_MIXED) and memory format (CHANNELS_LAST: NHWC inside, on CUDA).
 package org.compress.engine.nn.models;
 
 import org.compress.engine.backend.Backend;
@@ -50,6 +51,7 @@ public final class ResNet extends Network {
         trunk("flatten", new Flatten(backend));
         embeddingDim(8 * w * (bottleneck ? Bottleneck.EXPANSION : BasicBlock.EXPANSION));
         addHead("fc", config.head(), init);
+        numerics(config);
     }
 
     private Sequential layer(int planes, int count, int stride) {
