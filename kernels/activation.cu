@@ -4,18 +4,14 @@
 // u = top 24 bits of splitmix64(seed + (i + 1) * golden) / 2^24 (identical to DropoutOp.uniform in Java).
 // Activations and the fused add come in fp32 and bf16 storage (bf16: computed in fp32, rounded once on store).
 // Launch: grid-stride loop, 256 threads, up to 8192 blocks (memory bound).
+#include "grid_stride.cuh"
 #include "bf16_access.cuh"
 #include "nn_kernels.cuh"
 
 namespace compress {
 namespace {
 
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) {
-    int64_t b = (n + kThreads - 1) / kThreads;
-    return (int)(b < 8192 ? (b < 1 ? 1 : b) : 8192);
-}
+constexpr int kThreads = kGridStrideThreads;
 
 __device__ __forceinline__ float apply(int act, float v) {
     if (act == 1) return v > 0.f ? v : 0.f;
@@ -78,39 +74,39 @@ __global__ void dropout_backward(const float* dy, const uint8_t* __restrict__ ma
 
 cudaError_t activation_forward_f32(const float* x, float* y, int64_t n, int act, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    act_forward<<<blocks_for(n), kThreads, 0, stream>>>(x, y, n, act);
+    act_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, y, n, act);
     return cudaGetLastError();
 }
 
 cudaError_t add_activation_forward_f32(const float* a, const float* b, float* y, int64_t n, int act, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    add_act_forward<<<blocks_for(n), kThreads, 0, stream>>>(a, b, y, n, act);
+    add_act_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(a, b, y, n, act);
     return cudaGetLastError();
 }
 
 cudaError_t activation_backward_f32(const float* y, const float* dy, float* dx, int64_t n, int act, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    act_backward<<<blocks_for(n), kThreads, 0, stream>>>(y, dy, dx, n, act);
+    act_backward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(y, dy, dx, n, act);
     return cudaGetLastError();
 }
 
 cudaError_t activation_forward_bf16(const uint16_t* x, uint16_t* y, int64_t n, int act, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    act_forward<<<blocks_for(n), kThreads, 0, stream>>>(bf16(x), bf16(y), n, act);
+    act_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(bf16(x), bf16(y), n, act);
     return cudaGetLastError();
 }
 
 cudaError_t add_activation_forward_bf16(const uint16_t* a, const uint16_t* b, uint16_t* y, int64_t n, int act,
                                         cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    add_act_forward<<<blocks_for(n), kThreads, 0, stream>>>(bf16(a), bf16(b), bf16(y), n, act);
+    add_act_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(bf16(a), bf16(b), bf16(y), n, act);
     return cudaGetLastError();
 }
 
 cudaError_t activation_backward_bf16(const uint16_t* y, const uint16_t* dy, uint16_t* dx, int64_t n, int act,
                                      cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    act_backward<<<blocks_for(n), kThreads, 0, stream>>>(bf16(y), bf16(dy), bf16(dx), n, act);
+    act_backward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(bf16(y), bf16(dy), bf16(dx), n, act);
     return cudaGetLastError();
 }
 
@@ -118,14 +114,14 @@ cudaError_t dropout_forward_f32(const float* x, float* y, uint8_t* mask, int64_t
                                 cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
     float scale = 1.f / (1.f - p);   // host fp32 division, as the Java reference
-    dropout_forward<<<blocks_for(n), kThreads, 0, stream>>>(x, y, mask, n, p, scale, seed);
+    dropout_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, y, mask, n, p, scale, seed);
     return cudaGetLastError();
 }
 
 cudaError_t dropout_backward_f32(const float* dy, const uint8_t* mask, float* dx, int64_t n, float p, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
     float scale = 1.f / (1.f - p);
-    dropout_backward<<<blocks_for(n), kThreads, 0, stream>>>(dy, mask, dx, n, scale);
+    dropout_backward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(dy, mask, dx, n, scale);
     return cudaGetLastError();
 }
 

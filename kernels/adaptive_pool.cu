@@ -4,13 +4,14 @@
 // no atomics and a deterministic result). NCHW or NHWC storage; fp32 or bf16 elements (sums in fp32, one
 // rounding per output element for bf16).
 // Launch: one thread per output (forward) or per input (backward) element, 256 threads per block.
+#include "grid_stride.cuh"
 #include "bf16_access.cuh"
 #include "nn_kernels.cuh"
 
 namespace compress {
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = kGridStrideThreads;
 
 __device__ __forceinline__ int bin_start(int o, int in, int out) { return (int)(((int64_t)o * in) / out); }
 
@@ -59,18 +60,13 @@ __global__ void adaptive_backward(const T* __restrict__ dy, T* __restrict__ dx, 
     }
 }
 
-int blocks_for(int64_t n) {
-    int64_t b = (n + kThreads - 1) / kThreads;
-    return (int)(b < 65535 ? (b < 1 ? 1 : b) : 65535);
-}
-
 }  // namespace
 
 cudaError_t adaptive_avg_pool_forward_f32(const float* x, float* y, int n, int c, int h, int w, int oh, int ow,
                                           bool channels_last, cudaStream_t stream) {
     int64_t total = (int64_t)n * c * oh * ow;
     if (total == 0) return cudaSuccess;
-    adaptive_forward<<<blocks_for(total), kThreads, 0, stream>>>(x, y, n, c, h, w, oh, ow, channels_last);
+    adaptive_forward<<<grid_stride_blocks(total, 65535), kThreads, 0, stream>>>(x, y, n, c, h, w, oh, ow, channels_last);
     return cudaGetLastError();
 }
 
@@ -78,7 +74,7 @@ cudaError_t adaptive_avg_pool_backward_f32(const float* dy, float* dx, int n, in
                                            bool channels_last, cudaStream_t stream) {
     int64_t total = (int64_t)n * c * h * w;
     if (total == 0) return cudaSuccess;
-    adaptive_backward<<<blocks_for(total), kThreads, 0, stream>>>(dy, dx, n, c, h, w, oh, ow, channels_last);
+    adaptive_backward<<<grid_stride_blocks(total, 65535), kThreads, 0, stream>>>(dy, dx, n, c, h, w, oh, ow, channels_last);
     return cudaGetLastError();
 }
 
@@ -86,7 +82,7 @@ cudaError_t adaptive_avg_pool_forward_bf16(const uint16_t* x, uint16_t* y, int n
                                            bool channels_last, cudaStream_t stream) {
     int64_t total = (int64_t)n * c * oh * ow;
     if (total == 0) return cudaSuccess;
-    adaptive_forward<<<blocks_for(total), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(x),
+    adaptive_forward<<<grid_stride_blocks(total, 65535), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(x),
                                                                  reinterpret_cast<__nv_bfloat16*>(y), n, c, h, w, oh, ow,
                                                                  channels_last);
     return cudaGetLastError();
@@ -96,7 +92,7 @@ cudaError_t adaptive_avg_pool_backward_bf16(const uint16_t* dy, uint16_t* dx, in
                                             bool channels_last, cudaStream_t stream) {
     int64_t total = (int64_t)n * c * h * w;
     if (total == 0) return cudaSuccess;
-    adaptive_backward<<<blocks_for(total), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(dy),
+    adaptive_backward<<<grid_stride_blocks(total, 65535), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(dy),
                                                                   reinterpret_cast<__nv_bfloat16*>(dx), n, c, h, w, oh, ow,
                                                                   channels_last);
     return cudaGetLastError();

@@ -1,5 +1,6 @@
 // Elementwise kernels: fill, F32<->BF16/F16 casts, scale, axpy.
 // Math: y[i] = f(x[i]). Launch: grid-stride loop, 256 threads, up to 4 * SMs * 8 blocks (memory bound).
+#include "grid_stride.cuh"
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include "compress_kernels.cuh"
@@ -7,12 +8,7 @@
 namespace compress {
 namespace {
 
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) {
-    int64_t b = (n + kThreads - 1) / kThreads;
-    return (int)(b < 8192 ? (b < 1 ? 1 : b) : 8192);
-}
+constexpr int kThreads = kGridStrideThreads;
 
 template <typename T>
 __global__ void fill_kernel(T* x, int64_t n, T value) {
@@ -54,49 +50,49 @@ __global__ void axpy_kernel(int64_t n, float alpha, const float* x, float* y) {
 
 cudaError_t fill_f32(float* x, int64_t n, float value, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    fill_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, n, value);
+    fill_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, n, value);
     return cudaGetLastError();
 }
 
 cudaError_t fill_u16(uint16_t* x, int64_t n, uint16_t bits, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    fill_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, n, bits);
+    fill_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, n, bits);
     return cudaGetLastError();
 }
 
 cudaError_t cast_f32_to_bf16(const float* src, uint16_t* dst, int64_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    f32_to_bf16_kernel<<<blocks_for(n), kThreads, 0, stream>>>(src, reinterpret_cast<__nv_bfloat16*>(dst), n);
+    f32_to_bf16_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(src, reinterpret_cast<__nv_bfloat16*>(dst), n);
     return cudaGetLastError();
 }
 
 cudaError_t cast_bf16_to_f32(const uint16_t* src, float* dst, int64_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    bf16_to_f32_kernel<<<blocks_for(n), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(src), dst, n);
+    bf16_to_f32_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(src), dst, n);
     return cudaGetLastError();
 }
 
 cudaError_t cast_f32_to_f16(const float* src, uint16_t* dst, int64_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    f32_to_f16_kernel<<<blocks_for(n), kThreads, 0, stream>>>(src, reinterpret_cast<__half*>(dst), n);
+    f32_to_f16_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(src, reinterpret_cast<__half*>(dst), n);
     return cudaGetLastError();
 }
 
 cudaError_t cast_f16_to_f32(const uint16_t* src, float* dst, int64_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    f16_to_f32_kernel<<<blocks_for(n), kThreads, 0, stream>>>(reinterpret_cast<const __half*>(src), dst, n);
+    f16_to_f32_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(reinterpret_cast<const __half*>(src), dst, n);
     return cudaGetLastError();
 }
 
 cudaError_t scale_f32(float* x, int64_t n, float alpha, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    scale_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, n, alpha);
+    scale_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, n, alpha);
     return cudaGetLastError();
 }
 
 cudaError_t axpy_f32(int64_t n, float alpha, const float* x, float* y, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    axpy_kernel<<<blocks_for(n), kThreads, 0, stream>>>(n, alpha, x, y);
+    axpy_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(n, alpha, x, y);
     return cudaGetLastError();
 }
 

@@ -6,18 +6,14 @@
 //       axpy: y = round_bf16(y + round_f32(alpha * x)) (separately rounded, as the Java reference).
 // Launch: one thread per TARGET element in the target's storage order (coalesced writes), grid-stride, 256
 // threads; the list form runs one 256-thread block per kMultiTensorChunk target elements of one tensor.
+#include "grid_stride.cuh"
 #include "bf16_access.cuh"
 #include "nn_kernels.cuh"
 
 namespace compress {
 namespace {
 
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) {
-    int64_t b = (n + kThreads - 1) / kThreads;
-    return (int)(b < 8192 ? (b < 1 ? 1 : b) : 8192);
-}
+constexpr int kThreads = kGridStrideThreads;
 
 __device__ __forceinline__ float load_any(const void* p, int64_t i, bool is_bf16) {
     return is_bf16 ? ld(static_cast<const __nv_bfloat16*>(p), i) : ld(static_cast<const float*>(p), i);
@@ -74,7 +70,7 @@ __global__ void axpy_bf16_kernel(int64_t n, float alpha, const __nv_bfloat16* x,
 
 cudaError_t convert_tensor(const void* src, void* dst, int64_t n, int64_t c, int64_t hw, int flags, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    convert_kernel<<<blocks_for(n), kThreads, 0, stream>>>(src, dst, n, c, hw, flags);
+    convert_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(src, dst, n, c, hw, flags);
     return cudaGetLastError();
 }
 
@@ -87,7 +83,7 @@ cudaError_t convert_multi_tensor(const int64_t* ptrs, int tensors, const int64_t
 
 cudaError_t axpy_bf16(int64_t n, float alpha, const uint16_t* x, uint16_t* y, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    axpy_bf16_kernel<<<blocks_for(n), kThreads, 0, stream>>>(n, alpha, reinterpret_cast<const __nv_bfloat16*>(x),
+    axpy_bf16_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(n, alpha, reinterpret_cast<const __nv_bfloat16*>(x),
                                                              reinterpret_cast<__nv_bfloat16*>(y));
     return cudaGetLastError();
 }

@@ -10,12 +10,8 @@ mkdir -p "$out"
 status=0
 step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
 
-# CUDA libraries: the same search as bin/compress (LD_LIBRARY_PATH, /usr/local/cuda, Python nvidia/* wheels).
-for venv in "${VIRTUAL_ENV:-}" /opt/torch/.venv /opt/conda /usr/local /usr; do
-  [ -n "$venv" ] || continue
-  for d in "$venv"/lib/python3*/site-packages/nvidia/*/lib; do [ -d "$d" ] && LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"; done
-done
-export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64"
+# CUDA libraries: the same search as bin/compress.
+. "$here/bin/cuda-libs.sh"
 java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 
 step "environment"

@@ -13,12 +13,8 @@ share=${3:-1.0}
 out=${OUT:-$PWD/gpu-results}
 mkdir -p "$out"
 
-# CUDA libraries (libnvjpeg.so.13 among them): the same search as bin/compress and gpu-check.
-for venv in "${VIRTUAL_ENV:-}" /opt/torch/.venv /opt/conda /usr/local /usr; do
-  [ -n "$venv" ] || continue
-  for d in "$venv"/lib/python3*/site-packages/nvidia/*/lib; do [ -d "$d" ] && LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"; done
-done
-export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64"
+# CUDA libraries: the same search as bin/compress.
+. "$here/bin/cuda-libs.sh"
 java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 
 if [ -f "$here/bench/target/benchmarks.jar" ]; then cp="$here/bench/target/benchmarks.jar"

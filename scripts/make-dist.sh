@@ -19,7 +19,7 @@ cp bench/target/compress-bench-*.jar dist/lib/ 2>/dev/null || true
 cp -n bench/target/lib/*.jar dist/lib/
 rm -f dist/lib/compress-engine-*-SNAPSHOT-tests.jar
 cp engine-java/target/compress-engine-*-tests.jar engine-java/target/test-lib/*.jar dist/test-lib/
-cp bin/compress dist/bin/
+cp bin/compress bin/cuda-libs.sh dist/bin/
 cp scripts/gpu-check.sh dist/bin/gpu-check
 cp scripts/gpu_loader_bench.sh dist/bin/gpu-loader-bench
 cp bench/peer/*.py dist/peer/
