@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds libcompress_native.so (kernels/ + engine-native/ JNI glue) with CMake + nvcc and copies it to $1.
 # Without nvcc or cmake the build is skipped with one message; the CUDA backend then reports itself unavailable.
+# COMPRESS_CUDA_ARCHITECTURES (e.g. "90-real") and COMPRESS_NATIVE_BUILD_DIR override the targets and build folder.
 set -euo pipefail
 out_dir=${1:?usage: build.sh OUTPUT_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +24,8 @@ build_dir=${COMPRESS_NATIVE_BUILD_DIR:-$here/build}
 mkdir -p "$build_dir"
 log="$build_dir/configure.log"
 cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_COMPILER="$nvcc_bin" \
-      -DJNI_HOME="$jdk" -Wno-dev >"$log" 2>&1 || { cat "$log"; exit 1; }
+      -DJNI_HOME="$jdk" ${COMPRESS_CUDA_ARCHITECTURES:+-DCOMPRESS_CUDA_ARCHITECTURES="$COMPRESS_CUDA_ARCHITECTURES"} \
+      -Wno-dev >"$log" 2>&1 || { cat "$log"; exit 1; }
 cmake --build "$build_dir" -j "$(nproc)"
 mkdir -p "$out_dir"
 cp "$build_dir/libcompress_native.so" "$out_dir/"

@@ -2,7 +2,8 @@
 # The one prepared GPU call (copied to dist/bin/gpu-check): environment, GPU-tagged tests, kernel lab,
 # JMH benchmarks and the PyTorch peer in the same run, then a report with ratios. Results go to $OUT
 # (the device tool's output folder) or ./gpu-results. Set QUICK=1 for the default shapes only.
-# Exit status: non-zero if the GPU tests or the kernel-lab validation failed.
+# Exit status: non-zero if the GPU tests or the kernel-lab validation failed. TESTS (a class-name regex) and
+# ONLY=tests run a subset; COMPRESS_FIXTURES_DIR points the tests at fixtures carried outside the test jar.
 set -uo pipefail
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 out=${OUT:-$PWD/gpu-results}
@@ -19,11 +20,14 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out
 "$here/bin/compress" info | tee -a "$out/gpu.txt"
 
 step "GPU-tagged tests"
-"$java" --enable-native-access=ALL-UNNAMED -jar "$here"/test-lib/junit-platform-console-standalone-*.jar execute \
+"$java" --enable-native-access=ALL-UNNAMED ${COMPRESS_FIXTURES_DIR:+-Dcompress.fixtures.dir=$COMPRESS_FIXTURES_DIR} \
+    -jar "$here"/test-lib/junit-platform-console-standalone-*.jar execute ${TESTS:+--include-classname "$TESTS"} \
     --class-path "$(ls "$here"/test-lib/compress-engine-*-tests.jar):$(ls "$here"/lib/*.jar | tr '\n' ':')" --select-package org.compress.engine \
     --include-tag gpu --details=tree --details-theme=ascii --reports-dir "$out/junit" 2>&1 | tee "$out/gpu-tests.txt" \
     | grep -E "tests (successful|failed|aborted|skipped)|\[X\]|MethodSource|ParameterizedTest|fused max err" | head -200
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+[ "${ONLY:-}" = tests ] && exit $status
 
 if [ -x "$here/lab/kernels/dev/run_all.sh" ]; then
   step "kernel lab"

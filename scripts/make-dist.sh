@@ -6,11 +6,12 @@
 #   dist/bin/gpu-loader-bench    GPU data path img/s on an ImageNet-like JPEG folder it makes (MakeImageNetLike)
 #   dist/lib/                    engine jar (with libcompress_native.so inside), runtime jars, JMH
 #   dist/test-lib/               engine test classes, JUnit console launcher
-#   dist/lab/kernels/            the kernel lab (dev/: prebuilt when nvcc was here, run_all.sh) and its production sources
+#   dist/lab/kernels/            the kernel lab (dev/: sources, Makefile, run_all.sh) and its production sources
 #   dist/peer/                   the PyTorch peer scripts and the report generator
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+rm -rf engine-java/target/lib engine-java/target/test-lib bench/target/lib   # no stale jars from earlier builds
 mvn -B -q -ntp package -DskipTests
 rm -rf dist && mkdir -p dist/bin dist/lib dist/test-lib dist/lab dist/peer
 cp engine-java/target/compress-engine-*-SNAPSHOT.jar dist/lib/
@@ -24,12 +25,11 @@ cp scripts/gpu-check.sh dist/bin/gpu-check
 cp scripts/gpu_loader_bench.sh dist/bin/gpu-loader-bench
 cp bench/peer/*.py dist/peer/
 cp bench/report.py dist/peer/
-# The kernel lab with its production sources (the labs #include them); prebuilt where nvcc is here, and
-# rebuilt by run_all.sh on the GPU host if its nvcc finds the sources newer.
-if command -v nvcc >/dev/null || [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then
-  make -s -j2 -C kernels/dev >/dev/null || echo "kernel lab did not build; dist/lab has sources only" >&2
-fi
-mkdir -p dist/lab/kernels
-cp -rp kernels/*.cu kernels/*.cuh kernels/dev dist/lab/kernels/
+# The kernel lab as sources with the production kernels they #include (~50 MB of binaries otherwise):
+# run_all.sh builds it on the GPU host with that host's nvcc, for that GPU only (ARCHS).
+mkdir -p dist/lab/kernels/dev
+cp kernels/*.cu kernels/*.cuh dist/lab/kernels/
+find kernels/dev -maxdepth 1 -type f \( -name '*.cu' -o -name '*.cuh' -o -name '*.h' -o -name Makefile -o -name '*.sh' \) \
+    -exec cp -p {} dist/lab/kernels/dev/ \;
 chmod +x dist/bin/*
 echo "dist/ assembled: $(du -sh dist | cut -f1)"

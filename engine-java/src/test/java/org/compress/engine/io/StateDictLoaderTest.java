@@ -2,6 +2,7 @@
 // on small hand-made state dicts for every way a checkpoint can fail to fit a model.
 package org.compress.engine.io;
 
+import org.compress.engine.testing.Fixtures;
 import static org.compress.engine.io.SafetensorsTest.assertSameTensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -2,6 +2,7 @@
 // strided views, plain containers, MoCo/CompRess checkpoints; and hand-built archives for each refusal and bad input.
 package org.compress.engine.io;
 
+import org.compress.engine.testing.Fixtures;
 import static org.compress.engine.io.SafetensorsTest.assertSameTensor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

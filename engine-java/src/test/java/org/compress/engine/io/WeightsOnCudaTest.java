@@ -2,6 +2,7 @@
 // bit for bit, and the safetensors writer refuses device tensors with a message saying what to do.
 package org.compress.engine.io;
 
+import org.compress.engine.testing.Fixtures;
 import static org.compress.engine.io.SafetensorsTest.assertSameTensor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -20,7 +20,7 @@ import org.compress.engine.tensor.Tensor;
 
 public final class TorchParity {
     /** Set to a folder holding e.g. resnet18_full.safetensors (make_torch_fixtures.py --full-width) to replay those. */
-    public static final String DIR_PROPERTY = "compress.fixtures.dir";
+    public static final String DIR_PROPERTY = Fixtures.DIR_PROPERTY;
 
     private final String name;
     private final Map<String, Tensor> tensors;
@@ -47,17 +47,7 @@ public final class TorchParity {
         return new TorchParity(fixture, Safetensors.read(file), Safetensors.readMetadata(file));
     }
 
-    static Path locate(String file) {
-        String dir = System.getProperty(DIR_PROPERTY);
-        if (dir != null && Files.exists(Path.of(dir, file))) return Path.of(dir, file);
-        URL url = TorchParity.class.getResource("/fixtures/" + file);
-        if (url == null) throw new AssertionError("fixture " + file + " is missing: run scripts/make_torch_fixtures.py where PyTorch exists");
-        try {
-            return Path.of(url.toURI());
-        } catch (URISyntaxException e) {
-            throw new AssertionError(e);
-        }
-    }
+    static Path locate(String file) { return Fixtures.path(file); }
 
     public String name() { return name; }
 
