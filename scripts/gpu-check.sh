@@ -2,8 +2,8 @@
 # The one prepared GPU call (copied to dist/bin/gpu-check): environment, GPU-tagged tests, kernel lab,
 # JMH benchmarks and the PyTorch peer in the same run, then a report with ratios. Results go to $OUT
 # (the device tool's output folder) or ./gpu-results. Set QUICK=1 for the default shapes only.
-# Exit status: non-zero if the GPU tests or the kernel-lab validation failed. TESTS (a class-name regex) and
-# ONLY=tests run a subset; COMPRESS_FIXTURES_DIR points the tests at fixtures carried outside the test jar.
+# Exit status: non-zero if the GPU tests or the kernel-lab validation failed. TESTS / EXCLUDE_TESTS (class-name
+# regexes) and ONLY=tests run a subset; COMPRESS_FIXTURES_DIR points the tests at fixtures outside the test jar.
 set -uo pipefail
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 out=${OUT:-$PWD/gpu-results}
@@ -22,6 +22,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out
 step "GPU-tagged tests"
 "$java" --enable-native-access=ALL-UNNAMED ${COMPRESS_FIXTURES_DIR:+-Dcompress.fixtures.dir=$COMPRESS_FIXTURES_DIR} \
     -jar "$here"/test-lib/junit-platform-console-standalone-*.jar execute ${TESTS:+--include-classname "$TESTS"} \
+    ${EXCLUDE_TESTS:+--exclude-classname "$EXCLUDE_TESTS"} \
     --class-path "$(ls "$here"/test-lib/compress-engine-*-tests.jar):$(ls "$here"/lib/*.jar | tr '\n' ':')" --select-package org.compress.engine \
     --include-tag gpu --details=tree --details-theme=ascii --reports-dir "$out/junit" 2>&1 | tee "$out/gpu-tests.txt" \
     | grep -E "tests (successful|failed|aborted|skipped)|\[X\]|MethodSource|ParameterizedTest|fused max err" | head -200
