@@ -20,7 +20,11 @@ final class TrainCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Option(names = "--data-root", description = "Fashion-MNIST IDX folder (default: ${DEFAULT-VALUE})") String dataRoot = D.data().root();
+    @Option(names = "--dataset", description = "fashion-mnist (IDX files) or imagefolder (root/train, root/val class folders)"
+            + " (default: ${DEFAULT-VALUE})") String dataset = D.data().dataset();
+    @Option(names = "--image-size", description = "imagefolder crop size; 64 or less uses the small-input stem (default: 224)")
+    int imageSize = 224;
+    @Option(names = "--data-root", description = "the dataset's folder (default: ${DEFAULT-VALUE})") String dataRoot = D.data().root();
     @Option(names = "--train-images", description = "training images used, 0 = all 60000 (default: ${DEFAULT-VALUE})") int trainImages = D.data().trainSubset();
     @Option(names = "--test-images", description = "test images evaluated, 0 = all 10000 (default: ${DEFAULT-VALUE})") int testImages = D.data().testSubset();
     @Option(names = "--workers", description = "data-loading threads (default: ${DEFAULT-VALUE})") int workers = D.data().workers();
@@ -48,10 +52,13 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         TrainConfig d = D;
+        boolean fashion = dataset.equals("fashion-mnist");
+        int size = fashion ? d.data().imageSize() : imageSize;
+        boolean smallInput = size <= 64;
         TrainConfig cfg = new TrainConfig(
-                new TrainConfig.Data("fashion-mnist", dataRoot, trainImages, testImages, workers, d.data().imageSize()),
-                new TrainConfig.Model(teacherArch, teacherWidth, true, teacherCheckpoint, teacherPreset),
-                new TrainConfig.Model(studentArch, studentWidth, true, null, "torchvision"),
+                new TrainConfig.Data(dataset, dataRoot, trainImages, testImages, workers, size),
+                new TrainConfig.Model(teacherArch, teacherWidth, smallInput, teacherCheckpoint, teacherPreset),
+                new TrainConfig.Model(studentArch, studentWidth, smallInput, null, "torchvision"),
                 new TrainConfig.Moco(mocoEpochs, batchSize, d.moco().lr(), queue, d.moco().tau(), d.moco().headDim(), d.moco().momentum(), d.moco().logEvery()),
                 new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery(), cachedTeacher),
                 d.eval(), seed, backend);

@@ -3,7 +3,6 @@
 // metrics.jsonl, checkpoints (safetensors, atomic, with .done markers), loss.png and summary.json.
 package org.compress.engine.train;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -12,9 +11,6 @@ import java.util.Map;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.Backends;
 import org.compress.engine.data.datasets.Dataset;
-import org.compress.engine.data.datasets.IdxDataset;
-import org.compress.engine.data.datasets.SubsetDataset;
-import org.compress.engine.data.transforms.Normalize;
 import org.compress.engine.data.transforms.Recipe;
 import org.compress.engine.io.Safetensors;
 import org.compress.engine.nn.models.Head;
@@ -51,26 +47,26 @@ public final class Pipeline {
         long start = System.nanoTime();
         Path dir = runsRoot.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-compress-"
                 + cfg.compress().method());
-        Dataset train = openSplit(cfg.data(), "train"), test = openSplit(cfg.data(), "test");
-        int channels = 1, size = cfg.data().imageSize();
-        Normalize norm = Normalize.FASHION_MNIST;
+        DataSpec data = DataSpec.of(cfg.data());
+        Dataset train = data.train(), test = data.test();
+        int channels = data.channels();
         try (Backend backend = Backends.select(cfg.backend()); RunDirectory run = new RunDirectory(dir, cfg)) {
             log.info("run {}: backend {}, {} training / {} test images", dir, backend.device(), train.size(), test.size());
-            Network teacher = teacher(backend, cfg, train, channels, norm, run);
+            Network teacher = teacher(backend, cfg, data, run);
             CompressTrainer.Method method = CompressTrainer.Method.parse(cfg.compress().method());
             Head studentHead = method == CompressTrainer.Method.ONE_QUEUE ? Head.linear(teacher.embeddingDim()) : Head.none();
             Network student = Models.build(backend, cfg.student(), channels, studentHead, cfg.seed() + 2);
             Network key = method == CompressTrainer.Method.TWO_QUEUES ? Models.build(backend, cfg.student(), channels, studentHead, cfg.seed() + 3) : null;
             log.info("teacher {} ({} parameters, {}-d), student {} ({} parameters, {}-d)", cfg.teacher().arch(), teacher.parameterCount(),
                     teacher.embeddingDim(), cfg.student().arch(), student.parameterCount(), student.embeddingDim());
-            Recipe view = SmallImageRecipes.compress(channels, size, norm);
+            Recipe view = data.view();
             try (TeacherCache cache = cfg.compress().cachedTeacher()
-                    ? TeacherCache.compute(backend, teacher, train, SmallImageRecipes.eval(channels, size, norm), 256, cfg.data().workers()) : null) {
+                    ? TeacherCache.compute(backend, teacher, train, data.evalView(), 256, cfg.data().workers()) : null) {
                 CompressTrainer.train(backend, teacher, cache, student, key, train, view, cfg.compress(), cfg.data().workers(), cfg.seed(), run,
                         resumeFrom);
             }
             checkpoint(backend, run, "student.safetensors", student);
-            Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, train, test, channels, size, norm, teacher, student, run);
+            Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, data, teacher, student, run);
             Plots.line(dir.resolve("loss.png"), "training loss", run.history(), "step", "loss");
             double seconds = (System.nanoTime() - start) / 1e9;
             Map<String, Object> summary = new LinkedHashMap<>();
@@ -86,27 +82,24 @@ public final class Pipeline {
     }
 
     static Dataset openSplit(TrainConfig.Data data, String split) {
-        if (!data.dataset().equals("fashion-mnist")) {
-            throw new IllegalArgumentException("dataset '" + data.dataset() + "': this command supports fashion-mnist (IDX files)");
-        }
-        Path root = Path.of(data.root());
-        if (!Files.isDirectory(root)) {
-            throw new IllegalArgumentException("Fashion-MNIST folder " + root + " does not exist (apt-get install dataset-fashion-mnist, or --data-root)");
-        }
-        Dataset all = IdxDataset.openSplit(root, split.equals("train") ? "train" : "t10k");
-        return SubsetDataset.firstN(all, split.equals("train") ? data.trainSubset() : data.testSubset());
+        DataSpec spec = DataSpec.of(data);
+        return split.equals("train") ? spec.train() : spec.test();
     }
 
-    private static Network teacher(Backend backend, TrainConfig cfg, Dataset train, int channels, Normalize norm, RunDirectory run) {
+    private static Network teacher(Backend backend, TrainConfig cfg, DataSpec data, RunDirectory run) {
+        int channels = data.channels();
         TrainConfig.Moco moco = cfg.moco();
-        Network teacher = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed());
-        if (cfg.teacher().checkpoint() != null) {
+        if (cfg.teacher().checkpoint() != null) { // the trunk is the teacher; a checkpoint's projection head is dropped
+            Network teacher = Models.build(backend, cfg.teacher(), channels, Head.none(), cfg.seed());
             Models.load(teacher, Path.of(cfg.teacher().checkpoint()), cfg.teacher().checkpointPreset());
             log.info("teacher loaded from {}", cfg.teacher().checkpoint());
-        } else if (moco.epochs() > 0) {
+            return teacher;
+        }
+        Network teacher = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed());
+        if (moco.epochs() > 0) {
             Network key = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed() + 1);
             log.info("pretraining the teacher with MoCo v2 for {} epochs", moco.epochs());
-            MocoPretrainer.train(backend, teacher, key, train, SmallImageRecipes.moco(channels, cfg.data().imageSize(), norm), moco,
+            MocoPretrainer.train(backend, teacher, key, data.train(), data.mocoViews(), moco,
                     cfg.data().workers(), cfg.seed(), run);
             checkpoint(backend, run, "teacher.safetensors", teacher);
         } else {
@@ -115,13 +108,16 @@ public final class Pipeline {
         return teacher;
     }
 
-    private static Map<String, Map<Integer, Double>> evaluate(Backend backend, TrainConfig cfg, Dataset train, Dataset test, int channels,
-                                                              int size, Normalize norm, Network teacher, Network student, RunDirectory run) {
-        Recipe plain = SmallImageRecipes.eval(channels, size, norm);
+    private static Map<String, Map<Integer, Double>> evaluate(Backend backend, TrainConfig cfg, DataSpec data, Network teacher,
+                                                              Network student, RunDirectory run) {
+        Dataset train = data.train(), test = data.test();
+        Recipe plain = data.evalView();
         int workers = cfg.data().workers();
         Map<String, Map<Integer, Double>> out = new LinkedHashMap<>();
         Map<String, Embeddings.Set[]> sets = new LinkedHashMap<>();
-        sets.put("pixels", new Embeddings.Set[] {Embeddings.pixels(train, plain, 256, workers), Embeddings.pixels(test, plain, 256, workers)});
+        if (plain.channels() * plain.height() * plain.width() <= 4096) { // a pixel k-NN baseline only for small images
+            sets.put("pixels", new Embeddings.Set[] {Embeddings.pixels(train, plain, 256, workers), Embeddings.pixels(test, plain, 256, workers)});
+        }
         sets.put("teacher", new Embeddings.Set[] {Embeddings.of(backend, teacher, train, plain, 256, workers),
                 Embeddings.of(backend, teacher, test, plain, 256, workers)});
         sets.put("student", new Embeddings.Set[] {Embeddings.of(backend, student, train, plain, 256, workers),

@@ -52,6 +52,14 @@ class PipelineTest {
         assertTrue(metrics.stream().anyMatch(l -> l.contains("\"stage\":\"compress-2q\"")), "CompRess steps logged");
         assertEquals(6, metrics.stream().filter(l -> l.contains("\"stage\":\"eval\"")).count());
 
+        // the pretrained teacher, loaded from its checkpoint (MLP head dropped), embeds exactly as it did
+        TrainConfig first = tiny("2q", 1);
+        TrainConfig fromCheckpoint = new TrainConfig(first.data(), new TrainConfig.Model("resnet18", 4, true,
+                dir.resolve("checkpoints/teacher.safetensors").toString(), "torchvision"), first.student(), first.moco(),
+                first.compress(), first.eval(), first.seed(), first.backend());
+        Pipeline.Summary again = Pipeline.run(fromCheckpoint, runs.resolve("again"));
+        assertEquals(s.knn().get("teacher"), again.knn().get("teacher"), "same teacher, same k-NN accuracies");
+
         // a fresh student loaded from the checkpoint embeds the test images exactly as the k-NN evaluation saw them
         Backend cpu = new CpuBackend();
         TrainConfig cfg = tiny("2q", 1);
@@ -81,6 +89,33 @@ class PipelineTest {
             double first = (losses.get(0) + losses.get(1)) / 2, last = (losses.get(10) + losses.get(11)) / 2;
             assertTrue(last < 0.9 * first, method + ": loss " + first + " -> " + last + " should fall by > 10%");
         }
+    }
+
+    @Test void anImageFolderOfRgbImagesRunsEndToEnd(@TempDir Path dir) throws Exception {
+        // two classes of 40x40 RGB PNGs: reddish horizontal stripes vs bluish vertical ones, with per-image phase
+        for (String split : new String[] {"train", "val"}) {
+            for (int c = 0; c < 2; c++) {
+                Path folder = Files.createDirectories(dir.resolve("data").resolve(split).resolve("class" + c));
+                for (int i = 0; i < 12; i++) {
+                    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(40, 40, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                    for (int y = 0; y < 40; y++) for (int x = 0; x < 40; x++) {
+                        int v = ((c == 0 ? y : x) + i) % 8 < 4 ? 220 : 30;
+                        img.setRGB(x, y, c == 0 ? (v << 16) | (40 << 8) | 40 : (40 << 16) | (40 << 8) | v);
+                    }
+                    javax.imageio.ImageIO.write(img, "png", folder.resolve("img" + i + ".png").toFile());
+                }
+            }
+        }
+        TrainConfig t = tiny("2q", 1);
+        TrainConfig cfg = new TrainConfig(new TrainConfig.Data("imagefolder", dir.resolve("data").toString(), 0, 0, 2, 32),
+                new TrainConfig.Model("resnet18", 4, true, null, "torchvision"), new TrainConfig.Model("resnet18", 4, true, null, "torchvision"),
+                new TrainConfig.Moco(1, 8, 0.06, 16, 0.2f, 16, 0.99, 1),
+                new TrainConfig.Compress("2q", 1, 8, 0.05, 16, 0.04f, 0.999, "F32", "AUTO", true, 1, false), t.eval(), 3, "cpu");
+        Pipeline.Summary s = Pipeline.run(cfg, dir.resolve("runs"));
+        assertTrue(Files.exists(s.runDirectory().resolve("summary.json")));
+        assertEquals(java.util.Set.of("pixels", "teacher", "student"), s.knn().keySet());
+        assertEquals(1.0, s.knn().get("pixels").get(1), "the stripes are trivially separable in pixel space");
+        for (var acc : s.knn().values()) for (double a : acc.values()) assertTrue(a >= 0 && a <= 1, "accuracy " + a);
     }
 
     @Test void badConfigurationsAreRejectedWithTheReason(@TempDir Path runs) {
