@@ -34,12 +34,6 @@ class CudaResNetTorchParityTest {
     static final Map<String, Map<String, Tensor>> replays = new HashMap<>();
 
     @BeforeAll static void open() {
-        // scripts/prepare-gpu-run.sh carries these 3.6 MB separately (.gpu-resnet, -Dcompress.fixtures.dir) when the
-        // bundle must stay under the device's carry limit; anywhere else they are on the test classpath.
-        org.junit.jupiter.api.Assumptions.assumeTrue(
-                org.compress.engine.testing.Fixtures.available("resnet18_small.safetensors")
-                        && org.compress.engine.testing.Fixtures.available("resnet50_small.safetensors"),
-                "the ResNet fixtures were not carried in this bundle (see scripts/prepare-gpu-run.sh)");
         gpu = CudaBackend.open(0);
         device = gpu.device();
     }
