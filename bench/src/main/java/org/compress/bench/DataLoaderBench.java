@@ -53,11 +53,15 @@ public class DataLoaderBench {
     DataLoader fashion;
     DataLoader jpeg;
     Path jpegDir;
+    DataLoader fashionAugmented;
     int epoch;
 
     @Setup(Level.Trial) public void setup() throws IOException {
         IdxDataset train = IdxDataset.openSplit(Path.of("/usr/share/datasets/fashion-mnist"), "train");
         fashion = new DataLoader(train, Recipes.plain(1, 28, 28, Normalize.FASHION_MNIST), LoaderConfig.of(256).workers(workers));
+        // what `compress train` feeds the networks: RandomResizedCrop(28, (0.2, 1)) + flip + Normalize
+        fashionAugmented = new DataLoader(train, org.compress.engine.train.SmallImageRecipes.compress(1, 28, Normalize.FASHION_MNIST),
+                LoaderConfig.of(256).workers(workers));
         if (!jpegFolder.isEmpty()) {
             ImageFolder given = ImageFolder.open(Path.of(jpegFolder));
             if (given.size() != JPEGS) throw new IllegalArgumentException(jpegFolder + ": expected " + JPEGS + " images, found " + given.size());
@@ -86,6 +90,7 @@ public class DataLoaderBench {
 
     @TearDown(Level.Trial) public void tearDown() throws IOException {
         fashion.close();
+        fashionAugmented.close();
         jpeg.close();
         if (jpegDir == null) return;
         try (Stream<Path> s = Files.walk(jpegDir)) {
@@ -106,6 +111,9 @@ public class DataLoaderBench {
     /** Fashion-MNIST training epoch prepared as normalised 1x28x28 floats; score = img/s. */
     @Benchmark @OperationsPerInvocation(60000)
     public void fashionMnistEpoch(Blackhole bh) { drain(fashion, epoch++, bh); }
+
+    @Benchmark @OperationsPerInvocation(60000)
+    public void fashionMnistEpochCompressRecipe(Blackhole bh) { drain(fashionAugmented, epoch++, bh); }
 
     /** CPU path: JPEG decode + RandomResizedCrop 224 + flip + normalise; score = img/s. */
     @Benchmark @OperationsPerInvocation(JPEGS)
