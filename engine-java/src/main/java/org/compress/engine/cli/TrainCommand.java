@@ -38,8 +38,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--method", description = "2q, 2q-nomomentum or 1q (default: ${DEFAULT-VALUE})") String method = D.compress().method();
     @Option(names = "--epochs", description = "CompRess epochs (default: ${DEFAULT-VALUE})") int epochs = D.compress().epochs();
     @Option(names = "--batch-size", description = "batch size (default: ${DEFAULT-VALUE})") int batchSize = D.compress().batchSize();
-    @Option(names = "--lr", description = "CompRess base learning rate, cosine schedule (default: ${DEFAULT-VALUE})") double lr = D.compress().lr();
+    @Option(names = "--lr", description = "CompRess base learning rate (default: ${DEFAULT-VALUE})") double lr = D.compress().lr();
     @Option(names = "--queue", description = "memory-bank size K (default: ${DEFAULT-VALUE}; the paper: 128000)") int queue = D.compress().queueSize();
+    @Option(names = "--lr-schedule", description = "multistep:E1,E2 (x0.2 at each, the official CompRess schedule) or cosine"
+            + " (default: ${DEFAULT-VALUE})") String lrSchedule = D.compress().lrSchedule();
     @Option(names = "--tau", description = "temperature of both softmaxes (default: ${DEFAULT-VALUE})") float tau = D.compress().tau();
     @Option(names = "--bank-dtype", description = "F32 or BF16 memory banks (default: ${DEFAULT-VALUE})") String bankDtype = D.compress().bankDtype();
     @Option(names = "--cached-teacher", description = "compute teacher embeddings once per image and look them up (default: ${DEFAULT-VALUE})")
@@ -60,7 +62,8 @@ final class TrainCommand implements Callable<Integer> {
                 new TrainConfig.Model(teacherArch, teacherWidth, smallInput, teacherCheckpoint, teacherPreset),
                 new TrainConfig.Model(studentArch, studentWidth, smallInput, null, "torchvision"),
                 new TrainConfig.Moco(mocoEpochs, batchSize, d.moco().lr(), queue, d.moco().tau(), d.moco().headDim(), d.moco().momentum(), d.moco().logEvery()),
-                new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery(), cachedTeacher),
+                new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery(), cachedTeacher,
+                        lrSchedule),
                 d.eval(), seed, backend);
         Pipeline.Summary s = Pipeline.run(cfg, out, resume);
         var w = spec.commandLine().getOut();

@@ -42,6 +42,23 @@ public final class CompressTrainer {
 
     private CompressTrainer() {}
 
+    /** "multistep:E1,E2,..." (x0.2 at each epoch, the official CompRess schedule) or "cosine" (per iteration). */
+    static LrSchedule schedule(TrainConfig.Compress cfg) {
+        String s = cfg.lrSchedule();
+        if (s.equals("cosine")) return LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
+        if (s.startsWith("multistep:")) {
+            try {
+                int[] milestones = java.util.Arrays.stream(s.substring("multistep:".length()).split(",")).map(String::trim)
+                        .mapToInt(Integer::parseInt).toArray();
+                LrSchedule steps = LrSchedule.multiStep(cfg.lr(), 0.2, milestones);
+                return e -> steps.lr(Math.floor(e)); // the official code changes the rate once per epoch
+            } catch (NumberFormatException ignored) {
+                // reported below
+            }
+        }
+        throw new IllegalArgumentException("learning-rate schedule: expected cosine or multistep:E1,E2,..., found '" + s + "'");
+    }
+
     /**
      * Trains {@code student} in place. keyStudent: the momentum copy for 2q (null otherwise). The student's output
      * is its embedding (2q) or its projection to the teacher's dimension (1q).
@@ -83,7 +100,7 @@ public final class CompressTrainer {
              Sgd sgd = new Sgd(backend, student.namedParameters(), Sgd.Options.compress());
              MomentumEncoder momentum = keyStudent == null ? null : new MomentumEncoder(backend, student, keyStudent, cfg.momentum());
              BatchStager stager = new BatchStager(backend)) {
-            LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
+            LrSchedule schedule = schedule(cfg);
             StepLog steps = new StepLog("compress-" + cfg.method(), run, log, cfg.logEvery());
             int perEpoch = loader.batchesPerEpoch();
             int first = 0;

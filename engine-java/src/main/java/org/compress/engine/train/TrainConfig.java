@@ -20,9 +20,11 @@ public record TrainConfig(Data data, Model teacher, Model student, Moco moco, Co
      * CompRess: method "2q" (student bank filled by a momentum encoder), "2q-nomomentum" (by the student itself)
      * or "1q" (student projected to the teacher's dimension, scored against the teacher bank). cachedTeacher: teacher
      * embeddings computed once per image (deterministic view) and looked up by index instead of run every step.
+     * lrSchedule: "multistep:90,120" (the official CompRess schedule: x0.2 at each milestone epoch) or "cosine".
      */
     public record Compress(String method, int epochs, int batchSize, double lr, int queueSize, float tau, double momentum,
-                           String bankDtype, String lossPath, boolean checkFinite, int logEvery, boolean cachedTeacher) {}
+                           String bankDtype, String lossPath, boolean checkFinite, int logEvery, boolean cachedTeacher,
+                           String lrSchedule) {}
 
     /** k-NN evaluation on the test split against the training split's embeddings. */
     public record Eval(int[] k, double temperature) {}
@@ -33,7 +35,7 @@ public record TrainConfig(Data data, Model teacher, Model student, Moco moco, Co
                 new Model("resnet18", 16, true, null, "torchvision"),
                 new Model("resnet18", 8, true, null, "torchvision"),
                 new Moco(2, 128, 0.06, 4096, 0.2f, 64, 0.99, 10),
-                new Compress("2q", 2, 128, 0.05, 4096, 0.04f, 0.999, "F32", "AUTO", false, 10, false),
+                new Compress("2q", 2, 128, 0.05, 4096, 0.04f, 0.999, "F32", "AUTO", false, 10, false, "multistep:90,120"),
                 new Eval(new int[] {1, 20}, 0.07),
                 0L, "auto");
     }

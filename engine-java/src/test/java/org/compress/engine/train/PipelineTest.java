@@ -28,7 +28,7 @@ class PipelineTest {
                 new TrainConfig.Model("resnet18", 4, true, null, "torchvision"),
                 new TrainConfig.Model("resnet18", 4, true, null, "torchvision"),
                 new TrainConfig.Moco(1, 64, 0.06, 256, 0.2f, 16, 0.99, 1),
-                new TrainConfig.Compress(method, compressEpochs, 64, 0.1, 256, 0.04f, 0.999, "F32", "AUTO", true, 1, false),
+                new TrainConfig.Compress(method, compressEpochs, 64, 0.1, 256, 0.04f, 0.999, "F32", "AUTO", true, 1, false, "cosine"),
                 new TrainConfig.Eval(new int[] {1, 5}, 0.07), 7L, "cpu");
     }
 
@@ -81,7 +81,7 @@ class PipelineTest {
             TrainConfig.Compress c = cfg.compress();
             cfg = new TrainConfig(cfg.data(), cfg.teacher(), cfg.student(), new TrainConfig.Moco(0, 64, 0.06, 256, 0.2f, 16, 0.99, 1),
                     new TrainConfig.Compress(c.method(), c.epochs(), c.batchSize(), c.lr(), c.queueSize(), c.tau(), c.momentum(),
-                            c.bankDtype(), c.lossPath(), c.checkFinite(), c.logEvery(), cached),
+                            c.bankDtype(), c.lossPath(), c.checkFinite(), c.logEvery(), cached, c.lrSchedule()),
                     cfg.eval(), cfg.seed(), cfg.backend());
             Pipeline.Summary s = Pipeline.run(cfg, runs.resolve(method + (cached ? "-cached" : "")));
             List<Double> losses = lossesOf(s.runDirectory(), "compress-" + method);
@@ -110,7 +110,7 @@ class PipelineTest {
         TrainConfig cfg = new TrainConfig(new TrainConfig.Data("imagefolder", dir.resolve("data").toString(), 0, 0, 2, 32),
                 new TrainConfig.Model("resnet18", 4, true, null, "torchvision"), new TrainConfig.Model("resnet18", 4, true, null, "torchvision"),
                 new TrainConfig.Moco(1, 8, 0.06, 16, 0.2f, 16, 0.99, 1),
-                new TrainConfig.Compress("2q", 1, 8, 0.05, 16, 0.04f, 0.999, "F32", "AUTO", true, 1, false), t.eval(), 3, "cpu");
+                new TrainConfig.Compress("2q", 1, 8, 0.05, 16, 0.04f, 0.999, "F32", "AUTO", true, 1, false, "multistep:90,120"), t.eval(), 3, "cpu");
         Pipeline.Summary s = Pipeline.run(cfg, dir.resolve("runs"));
         assertTrue(Files.exists(s.runDirectory().resolve("summary.json")));
         assertEquals(java.util.Set.of("pixels", "teacher", "student"), s.knn().keySet());
