@@ -8,7 +8,6 @@ package org.compress.engine.train;
 
 import org.compress.engine.backend.Backend;
 import org.compress.engine.data.datasets.Dataset;
-import org.compress.engine.data.loader.Batch;
 import org.compress.engine.data.loader.DataLoader;
 import org.compress.engine.data.loader.LoaderConfig;
 import org.compress.engine.data.transforms.Recipe;
@@ -98,8 +97,7 @@ public final class CompressTrainer {
              MemoryBank studentBank = method == Method.ONE_QUEUE ? null : MemoryBank.uniform(backend, queue, ds, bankType, seed + 12);
              CompressLoss loss = new CompressLoss(backend, new CompressLoss.Config(cfg.tau(), LossPath.valueOf(cfg.lossPath()), cfg.checkFinite()));
              Sgd sgd = new Sgd(backend, student.namedParameters(), Sgd.Options.compress());
-             MomentumEncoder momentum = keyStudent == null ? null : new MomentumEncoder(backend, student, keyStudent, cfg.momentum());
-             BatchStager stager = new BatchStager(backend)) {
+             MomentumEncoder momentum = keyStudent == null ? null : new MomentumEncoder(backend, student, keyStudent, cfg.momentum())) {
             LrSchedule schedule = schedule(cfg);
             StepLog steps = new StepLog("compress-" + cfg.method(), run, log, cfg.logEvery());
             int perEpoch = loader.batchesPerEpoch();
@@ -109,12 +107,12 @@ public final class CompressTrainer {
                 log.info("resumed from {} at epoch {}", resumeFrom, first);
             }
             for (int epoch = first; epoch < cfg.epochs(); epoch++) {
-                try (DataLoader.Epoch it = loader.epoch(epoch)) {
+                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch)) {
                     int i = 0;
                     while (it.hasNext()) {
-                        try (Batch b = it.next()) {
+                        try (TrainingBatches.Step b = it.next()) {
                             double lr = schedule.lr(epoch + (double) i++ / perEpoch);
-                            Tensor x = stager.stage(b.view(0));
+                            Tensor x = b.view(0);
                             Tensor t = cache != null ? cache.lookup(b.indices()) : teacher.embed(x);
                             Tensor s = student.forward(x);
                             Tensor keys = null;

@@ -5,7 +5,6 @@ package org.compress.engine.train;
 
 import org.compress.engine.backend.Backend;
 import org.compress.engine.data.datasets.Dataset;
-import org.compress.engine.data.loader.Batch;
 import org.compress.engine.data.loader.DataLoader;
 import org.compress.engine.data.loader.LoaderConfig;
 import org.compress.engine.data.transforms.Recipe;
@@ -35,22 +34,21 @@ public final class MocoPretrainer {
              MemoryBank bank = MemoryBank.uniform(backend, queue, query.outputDim(), DType.F32, seed + 1);
              InfoNceLoss loss = new InfoNceLoss(backend, new InfoNceLoss.Config(cfg.tau(), LossPath.AUTO, false));
              Sgd sgd = new Sgd(backend, query.namedParameters(), Sgd.Options.compress());
-             MomentumEncoder momentum = new MomentumEncoder(backend, query, key, cfg.momentum());
-             BatchStager q = new BatchStager(backend); BatchStager k = new BatchStager(backend)) {
+             MomentumEncoder momentum = new MomentumEncoder(backend, query, key, cfg.momentum())) {
             LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
             StepLog steps = new StepLog("moco", run, log, cfg.logEvery());
             int perEpoch = loader.batchesPerEpoch();
             query.train();
             key.train();
             for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
-                try (DataLoader.Epoch it = loader.epoch(epoch)) {
+                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch)) {
                     int i = 0;
                     while (it.hasNext()) {
-                        try (Batch b = it.next()) {
+                        try (TrainingBatches.Step b = it.next()) {
                             double lr = schedule.lr(epoch + (double) i++ / perEpoch);
-                            var qOut = query.forward(q.stage(b.view(0)));
+                            var qOut = query.forward(b.view(0));
                             momentum.update();
-                            var kOut = key.forward(k.stage(b.view(1)));
+                            var kOut = key.forward(b.view(1));
                             InfoNceLoss.Result r = loss.compute(qOut, kOut, bank);
                             query.backward(r.gradQuery());
                             sgd.step((float) lr);

@@ -1,6 +1,6 @@
 // The `compress train` job: teacher (from a checkpoint, or MoCo v2 pretraining), CompRess distillation into the
 // student, k-NN evaluation of pixels / teacher / student, all recorded in a run directory: config.json,
-// metrics.jsonl, checkpoints (safetensors, atomic, with .done markers), loss.png and summary.json.
+// metrics.jsonl, checkpoints (safetensors, atomic, with .done markers), loss-STAGE.png plots and summary.json.
 package org.compress.engine.train;
 
 import java.nio.file.Path;
@@ -67,7 +67,7 @@ public final class Pipeline {
             }
             checkpoint(backend, run, "student.safetensors", student);
             Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, data, teacher, student, run);
-            Plots.line(dir.resolve("loss.png"), "training loss", run.history(), "step", "loss");
+            plotLosses(run);
             double seconds = (System.nanoTime() - start) / 1e9;
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("knn_top1", knn);
@@ -139,6 +139,16 @@ public final class Pipeline {
             out.put(name, acc);
         });
         return out;
+    }
+
+    /** loss-STAGE.png for each training stage (MoCo and CompRess losses live on different scales). */
+    static void plotLosses(RunDirectory run) {
+        Map<String, java.util.List<Map<String, Object>>> byStage = new LinkedHashMap<>();
+        for (Map<String, Object> r : run.history()) {
+            if (r.get("loss") != null) byStage.computeIfAbsent(String.valueOf(r.get("stage")), k -> new java.util.ArrayList<>()).add(r);
+        }
+        byStage.forEach((stage, records) ->
+                Plots.line(run.root().resolve("loss-" + stage + ".png"), stage + " training loss", records, "step", "loss"));
     }
 
     /** The network's state dict as safetensors, written atomically, then marked complete. */

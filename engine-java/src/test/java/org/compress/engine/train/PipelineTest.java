@@ -35,7 +35,7 @@ class PipelineTest {
     @Test void runDirectoryIsCompleteAndCheckpointsReproduceTheEmbeddings(@TempDir Path runs) throws Exception {
         Pipeline.Summary s = Pipeline.run(tiny("2q", 1), runs);
         Path dir = s.runDirectory();
-        for (String f : new String[] {"config.json", "metrics.jsonl", "summary.json", "loss.png"}) {
+        for (String f : new String[] {"config.json", "metrics.jsonl", "summary.json", "loss-moco.png", "loss-compress-2q.png"}) {
             assertTrue(Files.size(dir.resolve(f)) > 0, f);
         }
         for (String c : new String[] {"teacher.safetensors", "student.safetensors"}) {
