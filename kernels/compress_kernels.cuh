@@ -22,4 +22,8 @@ cudaError_t l2_normalize_rows_f32(const float* x, float* y, float* norms, int ro
 cudaError_t l2_normalize_rows_backward_f32(const float* y, const float* norms, const float* dy, float* dx,
                                            int rows, int cols, cudaStream_t stream);
 
+// gather.cu: out[i] = table[idx[i]] for rows of d floats (the cached teacher's lookup); idx checked on the host,
+// a row whose index is outside [0, n) anyway is written as NaN rather than read out of bounds.
+cudaError_t gather_rows_f32(const float* table, int n, int d, const int32_t* idx, int b, float* out, cudaStream_t stream);
+
 }  // namespace compress

@@ -56,3 +56,9 @@ COMPRESS_JNI(jint, l2NormalizeRowsBackwardF32)(JNIEnv*, jclass, jlong y, jlong n
                                                    dev<float>(dx), rows, cols, stream_of(stream)));
     return 0;
 }
+
+COMPRESS_JNI(jint, gatherRowsF32)(JNIEnv*, jclass, jlong table, jint n, jint d, jlong idx, jint b, jlong out, jlong stream) {
+    REQUIRE(table != 0 && idx != 0 && out != 0 && n > 0 && d > 0 && b >= 0);
+    RETURN_IF_ERROR(gather_rows_f32(dev<const float>(table), n, d, dev<const int32_t>(idx), b, dev<float>(out), stream_of(stream)));
+    return 0;
+}

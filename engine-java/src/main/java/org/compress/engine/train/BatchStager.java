@@ -1,6 +1,6 @@
 // Puts a host tensor where the backend computes: the CPU uses it in place; a GPU backend gets a synchronous copy
 // whose device memory comes back from the caching allocator (no cudaMalloc in steady state). Used off the hot
-// path (evaluation embeddings) and for the cached teacher's rows; training batches go through TrainingBatches.
+// path (evaluation embeddings); training batches go through TrainingBatches, the cached teacher gathers on the backend.
 package org.compress.engine.train;
 
 import org.compress.engine.backend.Backend;

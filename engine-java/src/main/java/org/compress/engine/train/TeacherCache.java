@@ -1,6 +1,6 @@
 // CompRess's cached teacher: teacher embeddings computed once per training image (on its deterministic view)
 // and looked up by the image's stable dataset index each step, so the teacher never runs during distillation.
-// The rows for a batch are gathered on the host into one reused tensor and staged to the backend.
+// The table lives on the backend; a step gathers its rows there (on the GPU: an async index copy + one kernel).
 package org.compress.engine.train;
 
 import org.compress.engine.backend.Backend;
@@ -11,10 +11,8 @@ import org.compress.engine.tensor.ShapeMismatchException;
 import org.compress.engine.tensor.Tensor;
 
 public final class TeacherCache implements AutoCloseable {
-    private final float[] embeddings;
-    private final int size;
-    private final int dim;
-    private final BatchStager stager;
+    private final Backend backend;
+    private final Tensor table;
     private Tensor rows;
 
     public TeacherCache(Backend backend, float[] embeddings, int size, int dim) {
@@ -22,10 +20,8 @@ public final class TeacherCache implements AutoCloseable {
             throw new ShapeMismatchException("teacher cache: " + size + " images of " + dim + "-d need " + (long) size * dim
                     + " values, found " + embeddings.length);
         }
-        this.embeddings = embeddings;
-        this.size = size;
-        this.dim = dim;
-        this.stager = new BatchStager(backend);
+        this.backend = backend;
+        this.table = backend.upload(Tensor.cpu(embeddings, size, dim));
     }
 
     /** Runs the teacher once over the dataset (eval mode, the given deterministic view). */
@@ -34,21 +30,25 @@ public final class TeacherCache implements AutoCloseable {
         return new TeacherCache(backend, set.values(), data.size(), set.dim());
     }
 
-    public int dim() { return dim; }
+    public int dim() { return table.dim(1); }
 
-    /** The cached embeddings of images {@code indices} (B x dim), valid until the next lookup. */
+    /** The cached embeddings of images {@code indices} (B x dim, on the backend), valid until the next lookup. */
     public Tensor lookup(int[] indices) {
-        if (rows == null || rows.dim(0) != indices.length) rows = Tensor.cpuZeros(org.compress.engine.tensor.DType.F32, indices.length, dim);
-        float[] dst = rows.cpuStorage().f32();
-        for (int i = 0; i < indices.length; i++) {
-            int index = indices[i];
-            if (index < 0 || index >= size) {
-                throw new ShapeMismatchException("teacher cache holds images 0.." + (size - 1) + ", asked for " + index);
+        for (int index : indices) {
+            if (index < 0 || index >= table.dim(0)) {
+                throw new ShapeMismatchException("teacher cache holds images 0.." + (table.dim(0) - 1) + ", asked for " + index);
             }
-            System.arraycopy(embeddings, index * dim, dst, i * dim, dim);
         }
-        return stager.stage(rows);
+        if (rows == null || rows.dim(0) != indices.length) {
+            if (rows != null) rows.close();
+            rows = backend.empty(org.compress.engine.tensor.DType.F32, indices.length, table.dim(1));
+        }
+        backend.elementwise().gatherRows(table, indices, rows);
+        return rows;
     }
 
-    @Override public void close() { stager.close(); }
+    @Override public void close() {
+        if (rows != null) rows.close();
+        table.close();
+    }
 }

@@ -176,6 +176,16 @@ class CpuOpsTest {
         assertTrue(o.getMessage().contains("expected shape [1, 4, 6, 6]"), o.getMessage());
     }
 
+    @Test void gatherRowsCopiesTheIndexedRowsAndRejectsBadIndices() {
+        Tensor table = cpu.upload(new float[] {0, 1, 10, 11, 20, 21}, 3, 2);
+        Tensor out = cpu.empty(DType.F32, 4, 2);
+        cpu.elementwise().gatherRows(table, new int[] {2, 0, 2, 1}, out);
+        assertArrayEquals(new float[] {20, 21, 0, 1, 20, 21, 10, 11}, cpu.toFloatArray(out));
+        var e = assertThrows(ShapeMismatchException.class, () -> cpu.elementwise().gatherRows(table, new int[] {0, 3, 1, 1}, out));
+        assertTrue(e.getMessage().contains("index 3 at position 1 is outside the table's 3 rows"), e.getMessage());
+        assertArrayEquals(new float[] {20, 21, 0, 1, 20, 21, 10, 11}, cpu.toFloatArray(out), "nothing written");
+    }
+
     static float[] transpose(float[] a, int rows, int cols) {
         float[] t = new float[a.length];
         for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];

@@ -96,4 +96,12 @@ final class CpuElementwise implements ElementwiseOps {
         for (int i = 0; i < x.numel(); i++) if (!Float.isFinite(a[off + i])) count++;
         return count;
     }
+
+    @Override public void gatherRows(Tensor table, int[] indices, Tensor out) {
+        ElementwiseOps.checkGather(table, indices, out);
+        int d = table.dim(1);
+        float[] src = table.cpuStorage().f32(), dst = out.cpuStorage().f32();
+        int so = (int) table.offset(), oo = (int) out.offset();
+        for (int i = 0; i < indices.length; i++) System.arraycopy(src, so + indices[i] * d, dst, oo + i * d, d);
+    }
 }

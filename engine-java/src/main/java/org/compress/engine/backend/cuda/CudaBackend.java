@@ -236,6 +236,7 @@ public final class CudaBackend implements Backend {
         if (closed) return;
         closed = true;
         stream.synchronize();
+        elementwise.close();
         convolution.close();
         batchNorm.close();
         pooling.close();

@@ -10,8 +10,14 @@ import org.compress.engine.tensor.Float16;
 import org.compress.engine.tensor.ShapeMismatchException;
 import org.compress.engine.tensor.Tensor;
 
-final class CudaElementwise implements ElementwiseOps {
+final class CudaElementwise implements ElementwiseOps, AutoCloseable {
     private final CudaBackend cuda;
+    // gatherRows' index staging: two pinned buffers used in turn, each reused only after the event of its previous
+    // copy (two lookups ago) completed; one device index buffer, safe to reuse because copy and gather share a stream.
+    private final PinnedHostBuffer[] indexStaging = new PinnedHostBuffer[2];
+    private final CudaEvent[] indexCopied = new CudaEvent[2];
+    private Tensor deviceIndices;
+    private int nextSlot;
 
     CudaElementwise(CudaBackend cuda) { this.cuda = cuda; }
 
@@ -83,5 +89,37 @@ final class CudaElementwise implements ElementwiseOps {
                     cuda.stream().address()), "count_nonfinite");
             return cuda.download(count).cpuStorage().i32()[0];
         }
+    }
+
+    @Override public synchronized void gatherRows(Tensor table, int[] indices, Tensor out) {
+        ElementwiseOps.checkGather(table, indices, out);
+        int b = indices.length;
+        if (b == 0) return;
+        int slot = nextSlot;
+        nextSlot ^= 1;
+        if (indexCopied[slot] != null) indexCopied[slot].synchronize(); // long done: it was queued two lookups ago
+        else indexCopied[slot] = new CudaEvent();
+        if (indexStaging[slot] == null || indexStaging[slot].bytes() < 4L * b) {
+            if (indexStaging[slot] != null) indexStaging[slot].close();
+            indexStaging[slot] = new PinnedHostBuffer(4L * b);
+        }
+        if (deviceIndices == null || deviceIndices.dim(0) < b) {
+            if (deviceIndices != null) deviceIndices.close();   // stream-ordered reuse through the caching allocator
+            deviceIndices = cuda.empty(DType.I32, b);
+        }
+        indexStaging[slot].buffer().asIntBuffer().put(indices, 0, b);
+        Tensor idx = deviceIndices.rows(0, b);
+        cuda.copyAsync(indexStaging[slot], 0, idx, cuda.stream());
+        indexCopied[slot].record(cuda.stream());
+        Native.check(Native.Library.KERNEL, NativeKernels.gatherRowsF32(cuda.address(table), table.dim(0), table.dim(1),
+                cuda.address(idx), b, cuda.address(out), cuda.stream().address()), "gather_rows_f32");
+    }
+
+    @Override public synchronized void close() {
+        for (int i = 0; i < 2; i++) {
+            if (indexStaging[i] != null) indexStaging[i].close();
+            if (indexCopied[i] != null) indexCopied[i].close();
+        }
+        if (deviceIndices != null) deviceIndices.close();
     }
 }

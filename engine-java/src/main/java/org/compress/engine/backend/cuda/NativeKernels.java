@@ -26,4 +26,7 @@ public final class NativeKernels {
     public static native int l2NormalizeRowsF32(long x, long y, long norms, int rows, int cols, float eps, long stream);
 
     public static native int l2NormalizeRowsBackwardF32(long y, long norms, long dy, long dx, int rows, int cols, long stream);
+
+    /** out[i] = table[idx[i]] (rows of d floats), idx: b device int32 indices into the n-row table. */
+    public static native int gatherRowsF32(long table, int n, int d, long idx, int b, long out, long stream);
 }

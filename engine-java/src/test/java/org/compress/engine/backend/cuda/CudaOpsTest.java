@@ -185,6 +185,22 @@ class CudaOpsTest {
         return nchw;
     }
 
+    @Test void gatherRowsMatchesTheCpuAcrossRepeatedLookups() {
+        float[] table = Fills.uniform(70, 1000 * 130, -1, 1);
+        Tensor gt = gpu.upload(table, 1000, 130), ct = cpu.upload(table, 1000, 130);
+        for (int step = 0; step < 5; step++) { // both staging slots, reused, with growing and shrinking batches
+            int b = 1 + 97 * step;
+            int[] idx = new int[b];
+            java.util.SplittableRandom r = new java.util.SplittableRandom(step);
+            for (int i = 0; i < b; i++) idx[i] = r.nextInt(1000);
+            Tensor go = gpu.empty(DType.F32, b, 130), co = cpu.empty(DType.F32, b, 130);
+            gpu.elementwise().gatherRows(gt, idx, go);
+            cpu.elementwise().gatherRows(ct, idx, co);
+            assertBitwise("gather step " + step, gpu.toFloatArray(go), cpu.toFloatArray(co));
+        }
+        assertThrows(ShapeMismatchException.class, () -> gpu.elementwise().gatherRows(gt, new int[] {1000}, gpu.empty(DType.F32, 1, 130)));
+    }
+
     @Test void steadyStateMakesNoDeviceAllocations() {
         for (int i = 0; i < 3; i++) gpu.empty(DType.F32, 1 << 20).close();
         long before = gpu.memoryStats().rawAllocations();
