@@ -17,7 +17,8 @@ public interface GemmOp {
         Checks.rank("gemm C", c, 2);
         Checks.dtype("gemm A (" + precision + ")", a, precision.inputType());
         Checks.dtype("gemm B (" + precision + ")", b, precision.inputType());
-        Checks.dtype("gemm C", c, DType.F32, DType.BF16);
+        if (precision == GemmPrecision.BF16) Checks.dtype("gemm C (BF16)", c, DType.F32, DType.BF16);
+        else Checks.dtype("gemm C (" + precision + "; a BF16 output needs BF16 inputs)", c, DType.F32);
         int m = transA ? a.dim(1) : a.dim(0);
         int k = transA ? a.dim(0) : a.dim(1);
         int kb = transB ? b.dim(1) : b.dim(0);

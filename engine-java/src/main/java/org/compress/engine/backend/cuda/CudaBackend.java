@@ -235,7 +235,14 @@ public final class CudaBackend implements Backend {
     @Override public void close() {
         if (closed) return;
         closed = true;
-        stream.synchronize();
+        try {
+            stream.synchronize();
+        } finally { // a sticky device error must not keep the handles and memory alive
+            releaseAll();
+        }
+    }
+
+    private void releaseAll() {
         elementwise.close();
         convolution.close();
         batchNorm.close();

@@ -47,6 +47,7 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
         final cudnnFilterStruct w = new cudnnFilterStruct();
         final cudnnConvolutionStruct conv = new cudnnConvolutionStruct();
         int algo;
+        boolean bf16;
         DeviceBuffer workspace;
 
         Pointer workspacePointer() { return workspace == null ? null : DevicePointers.at(workspace.address()); }
@@ -121,6 +122,7 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
     private static void describe(Plan plan, Tensor x, Tensor w, Tensor y, Conv2dParams p) {
         int f32 = cudnn.CUDNN_DATA_FLOAT, data = CudnnTensors.dataType(x.dtype());
         boolean bf16 = x.dtype() == DType.BF16;
+        plan.bf16 = bf16;
         Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.x), "cudnnCreateTensorDescriptor");
         Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.y), "cudnnCreateTensorDescriptor");
         Native.check(CUDNN, cudnn.cudnnCreateTensorDescriptor(plan.bias), "cudnnCreateTensorDescriptor");
@@ -154,9 +156,9 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
                             REQUESTED_ALGOS, found, perf), call);
                     for (int i = 0; i < found[0]; i++) {
                         cudnnConvolutionFwdAlgoPerf_t r = perf.getPointer(i);
-                        tried.add("algo " + r.algo() + ": status " + r.status());
-                        if (r.status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                            take(plan, r.algo(), r.memory());
+                        tried.add("algo " + r.algo() + ": status " + r.status() + ", math " + r.mathType());
+                        if (usable(plan, r.status(), r.mathType())) {
+                            take(plan, r.algo(), r.memory(), r.mathType());
                             return;
                         }
                     }
@@ -169,9 +171,9 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
                             REQUESTED_ALGOS, found, perf), call);
                     for (int i = 0; i < found[0]; i++) {
                         cudnnConvolutionBwdDataAlgoPerf_t r = perf.getPointer(i);
-                        tried.add("algo " + r.algo() + ": status " + r.status());
-                        if (r.status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                            take(plan, r.algo(), r.memory());
+                        tried.add("algo " + r.algo() + ": status " + r.status() + ", math " + r.mathType());
+                        if (usable(plan, r.status(), r.mathType())) {
+                            take(plan, r.algo(), r.memory(), r.mathType());
                             return;
                         }
                     }
@@ -184,9 +186,9 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
                             REQUESTED_ALGOS, found, perf), call);
                     for (int i = 0; i < found[0]; i++) {
                         cudnnConvolutionBwdFilterAlgoPerf_t r = perf.getPointer(i);
-                        tried.add("algo " + r.algo() + ": status " + r.status());
-                        if (r.status() == cudnn.CUDNN_STATUS_SUCCESS) {
-                            take(plan, r.algo(), r.memory());
+                        tried.add("algo " + r.algo() + ": status " + r.status() + ", math " + r.mathType());
+                        if (usable(plan, r.status(), r.mathType())) {
+                            take(plan, r.algo(), r.memory(), r.mathType());
                             return;
                         }
                     }
@@ -197,7 +199,17 @@ final class CudaConvolution implements ConvolutionOp, AutoCloseable {
                 "for x " + x + ", w " + w + ", " + p + "; tried " + tried);
     }
 
-    private void take(Plan plan, int algo, long workspaceBytes) {
+    /**
+     * A search result we may use: it succeeded and, for FP32 data, it does not round through TF32 (the plan's promise
+     * of fp32 accuracy). cuDNN measures each result under its own math type, which take() then applies.
+     */
+    private static boolean usable(Plan plan, int status, int mathType) {
+        return status == cudnn.CUDNN_STATUS_SUCCESS && (plan.bf16 || mathType == cudnn.CUDNN_FMA_MATH || mathType == cudnn.CUDNN_DEFAULT_MATH);
+    }
+
+    /** Keeps the algorithm with the math type it was measured under, and its workspace. */
+    private void take(Plan plan, int algo, long workspaceBytes, int mathType) {
+        Native.check(CUDNN, cudnn.cudnnSetConvolutionMathType(plan.conv, mathType), "cudnnSetConvolutionMathType(chosen)");
         plan.algo = algo;
         plan.workspace = workspaceBytes > 0 ? cuda.allocator().allocate(workspaceBytes) : null;
     }

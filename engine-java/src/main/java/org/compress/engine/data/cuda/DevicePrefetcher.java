@@ -71,10 +71,22 @@ public final class DevicePrefetcher implements Iterator<DeviceBatch>, AutoClosea
         this.source = epoch;
         this.free = new ArrayBlockingQueue<>(slotCount);
         this.ready = new ArrayBlockingQueue<>(slotCount + 1);
-        for (int i = 0; i < slotCount; i++) {
-            Slot s = new Slot(this, backend, loader.recipe(), loader.config().batchSize());
-            slots.add(s);
-            free.add(s);
+        try {
+            for (int i = 0; i < slotCount; i++) {
+                Slot s = new Slot(this, backend, loader.recipe(), loader.config().batchSize());
+                slots.add(s);
+                free.add(s);
+            }
+            // The slots' device memory may be blocks the compute stream released moments ago (the caching allocator
+            // reuses in compute-stream order): the copy stream must not write them before that work is done.
+            try (CudaEvent computeDone = new CudaEvent()) {
+                computeDone.record(backend.stream());
+                copyStream.waitFor(computeDone);
+            }
+        } catch (RuntimeException e) {
+            slots.forEach(Slot::close);
+            copyStream.close();
+            throw e;
         }
         this.stager = new Thread(this::stageAll, "data-h2d-stager");
         stager.setDaemon(true);
