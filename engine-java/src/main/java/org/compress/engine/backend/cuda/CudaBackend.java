@@ -72,15 +72,33 @@ public final class CudaBackend implements Backend {
         this.device = Device.cuda(index);
         this.info = info;
         Native.check(Native.Library.CUDA, cudart.cudaSetDevice(index), "cudaSetDevice(" + index + ")");
-        this.stream = new CudaStream();
-        this.allocator = new CachingAllocator(new CudaRawMemory(info.name()), device);
-        Native.check(Native.Library.CUBLAS, cublas.cublasCreate_v2(cublasHandle), "cublasCreate");
-        Native.check(Native.Library.CUBLAS, cublas.cublasSetStream_v2(cublasHandle, stream.handle()), "cublasSetStream");
-        this.cublasWorkspace = allocator.allocate(CUBLAS_WORKSPACE_BYTES);
-        Native.check(Native.Library.CUBLAS, cublas.cublasSetWorkspace_v2(cublasHandle,
-                DevicePointers.at(cublasWorkspace.address()), CUBLAS_WORKSPACE_BYTES), "cublasSetWorkspace");
-        Native.check(Native.Library.CUDNN, cudnn.cudnnCreate(cudnnHandle), "cudnnCreate");
-        Native.check(Native.Library.CUDNN, cudnn.cudnnSetStream(cudnnHandle, stream.handle()), "cudnnSetStream");
+        // Native resources in order; a failure part-way releases what was already made before it propagates.
+        CudaStream s = new CudaStream();
+        CachingAllocator a = null;
+        DeviceBuffer workspace = null;
+        boolean cublasMade = false, cudnnMade = false;
+        try {
+            a = new CachingAllocator(new CudaRawMemory(info.name()), device);
+            Native.check(Native.Library.CUBLAS, cublas.cublasCreate_v2(cublasHandle), "cublasCreate");
+            cublasMade = true;
+            Native.check(Native.Library.CUBLAS, cublas.cublasSetStream_v2(cublasHandle, s.handle()), "cublasSetStream");
+            workspace = a.allocate(CUBLAS_WORKSPACE_BYTES);
+            Native.check(Native.Library.CUBLAS, cublas.cublasSetWorkspace_v2(cublasHandle,
+                    DevicePointers.at(workspace.address()), CUBLAS_WORKSPACE_BYTES), "cublasSetWorkspace");
+            Native.check(Native.Library.CUDNN, cudnn.cudnnCreate(cudnnHandle), "cudnnCreate");
+            cudnnMade = true;
+            Native.check(Native.Library.CUDNN, cudnn.cudnnSetStream(cudnnHandle, s.handle()), "cudnnSetStream");
+        } catch (RuntimeException e) {
+            if (cudnnMade) cudnn.cudnnDestroy(cudnnHandle);
+            if (cublasMade) cublas.cublasDestroy_v2(cublasHandle);
+            if (workspace != null) workspace.close();
+            if (a != null) a.close();
+            s.close();
+            throw e;
+        }
+        this.stream = s;
+        this.allocator = a;
+        this.cublasWorkspace = workspace;
         this.blas = new RowMajorBlas(this);
         this.elementwise = new CudaElementwise(this);
         this.gemm = new CudaGemm(this);
