@@ -3,12 +3,12 @@
 // allocating nothing after the first step.
 package org.compress.engine.optim;
 
+import org.compress.engine.testing.TrainingChecks;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.Proxy;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.compress.engine.backend.Backend;
@@ -103,13 +103,7 @@ class OptimTest {
 
     @Test void cpuTrainingStepLowersTheLossAndAllocatesNothingAfterTheFirstStep() {
         AtomicInteger allocations = new AtomicInteger();
-        Backend counting = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
-                (proxy, method, args) -> {
-                    if (method.getName().equals("empty") || method.getName().equals("zeros") || method.getName().equals("upload")) {
-                        allocations.incrementAndGet();
-                    }
-                    return method.invoke(cpu, args);
-                });
+        Backend counting = TrainingChecks.countingAllocations(cpu, allocations);
         int n = 8, classes = 4;
         try (ResNet net = ResNet.resnet18(counting, ModelConfig.smallImages(1).withHead(Head.linear(classes)).withSeed(3));
              Sgd sgd = new Sgd(counting, net.namedParameters(), Sgd.Options.compress())) {
@@ -121,7 +115,7 @@ class OptimTest {
             for (int step = 0; step < 6; step++) {
                 if (step == 2) allocations.set(0);
                 Tensor logits = net.forward(x);
-                double loss = crossEntropy(cpu.toFloatArray(logits), labels, classes, dLogits.cpuStorage().f32());
+                double loss = TrainingChecks.crossEntropy(cpu.toFloatArray(logits), labels, classes, dLogits.cpuStorage().f32());
                 net.backward(dLogits);
                 sgd.step(0.05f);
                 if (step == 0) first = loss;
@@ -133,20 +127,4 @@ class OptimTest {
         }
     }
 
-    /** Mean softmax cross-entropy; writes dL/dlogits. */
-    static double crossEntropy(float[] logits, int[] labels, int classes, float[] grad) {
-        int n = labels.length;
-        double total = 0;
-        for (int i = 0; i < n; i++) {
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (int c = 0; c < classes; c++) max = Math.max(max, logits[i * classes + c]);
-            for (int c = 0; c < classes; c++) sum += Math.exp(logits[i * classes + c] - max);
-            total += Math.log(sum) + max - logits[i * classes + labels[i]];
-            for (int c = 0; c < classes; c++) {
-                double p = Math.exp(logits[i * classes + c] - max) / sum;
-                grad[i * classes + c] = (float) ((p - (c == labels[i] ? 1 : 0)) / n);
-            }
-        }
-        return total / n;
-    }
 }

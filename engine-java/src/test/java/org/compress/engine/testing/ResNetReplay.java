@@ -15,7 +15,6 @@ import org.compress.engine.nn.Parameter;
 import org.compress.engine.nn.models.Head;
 import org.compress.engine.nn.models.ModelConfig;
 import org.compress.engine.nn.models.ResNet;
-import org.compress.engine.optim.OptimTestAccess;
 import org.compress.engine.optim.Sgd;
 import org.compress.engine.tensor.Device;
 import org.compress.engine.tensor.Tensor;
@@ -81,7 +80,7 @@ public final class ResNetReplay {
             Tensor trainLogits = backend.download(logits);
             out.put("train.logits", trainLogits);
             float[] dLogits = new float[n * classes];
-            double loss = OptimTestAccess.crossEntropy(HostData.toFloats(trainLogits), labels, classes, dLogits);
+            double loss = TrainingChecks.crossEntropy(HostData.toFloats(trainLogits), labels, classes, dLogits);
             out.put("train.loss", Tensor.cpu(new float[] {(float) loss}));
             try (Tensor dy = backend.upload(dLogits, n, classes)) {
                 net.backward(dy);

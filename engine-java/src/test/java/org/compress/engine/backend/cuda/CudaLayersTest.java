@@ -223,7 +223,7 @@ class CudaLayersTest {
                 for (int step = 0; step < 4; step++) {
                     if (step == 2) rawAfterWarmup = b.memoryStats().rawAllocations();
                     Tensor logits = net.forward(x);
-                    loss = org.compress.engine.optim.OptimTestAccess.crossEntropy(b.toFloatArray(logits), labels, classes, grad);
+                    loss = org.compress.engine.testing.TrainingChecks.crossEntropy(b.toFloatArray(logits), labels, classes, grad);
                     b.elementwise().copy(b.upload(grad, n, classes), dLogits);
                     net.backward(dLogits);
                     sgd.step(0.05f);

@@ -292,7 +292,7 @@ class CudaMixedPrecisionTest {
             double first = 0, last = 0;
             for (int step = 0; step < 6; step++) {
                 if (step == 2) rawAfterWarmup = gpu.memoryStats().rawAllocations();
-                double loss = org.compress.engine.optim.OptimTestAccess.crossEntropy(gpu.toFloatArray(net.forward(x)), labels, classes, grad);
+                double loss = org.compress.engine.testing.TrainingChecks.crossEntropy(gpu.toFloatArray(net.forward(x)), labels, classes, grad);
                 try (Tensor up = gpu.upload(grad, n, classes)) {
                     gpu.elementwise().copy(up, dLogits);
                 }

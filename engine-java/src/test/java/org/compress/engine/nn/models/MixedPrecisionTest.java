@@ -22,6 +22,7 @@
 // (5) Unsupported configurations are refused with a clear message; Flatten keeps a channels-last gradient's layout.
 package org.compress.engine.nn.models;
 
+import org.compress.engine.testing.TrainingChecks;
 import static org.compress.engine.testing.Close.assertBitwise;
 import static org.compress.engine.testing.Close.assertFiniteNonZero;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,7 +30,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -196,13 +196,7 @@ class MixedPrecisionTest {
 
     @Test void bf16TrainingLowersTheLossAndAllocatesNothingAfterTheFirstStep() {
         AtomicInteger allocations = new AtomicInteger();
-        Backend counting = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
-                (proxy, method, args) -> {
-                    if (method.getName().equals("empty") || method.getName().equals("zeros") || method.getName().equals("upload")) {
-                        allocations.incrementAndGet();
-                    }
-                    return method.invoke(cpu, args);
-                });
+        Backend counting = TrainingChecks.countingAllocations(cpu, allocations);
         int n = 8, classes = 4;
         try (ResNet net = ResNet.resnet18(counting, ModelConfig.smallImages(1).withBaseWidth(8).withHead(Head.linear(classes)).withSeed(3)
                 .withPrecision(Precision.BF16_MIXED));
@@ -215,7 +209,7 @@ class MixedPrecisionTest {
                 if (step == 2) allocations.set(0);
                 Tensor logits = net.forward(x);
                 assertEquals(DType.F32, logits.dtype(), "the network's output is F32");
-                double loss = crossEntropy(cpu.toFloatArray(logits), labels, classes, dLogits.cpuStorage().f32());
+                double loss = TrainingChecks.crossEntropy(cpu.toFloatArray(logits), labels, classes, dLogits.cpuStorage().f32());
                 net.backward(dLogits);
                 sgd.step(0.05f);
                 if (step == 0) first = loss;
@@ -226,21 +220,6 @@ class MixedPrecisionTest {
         }
     }
 
-    /** Mean softmax cross-entropy in double; writes dL/dlogits. */
-    static double crossEntropy(float[] logits, int[] labels, int classes, float[] grad) {
-        int n = labels.length;
-        double total = 0;
-        for (int i = 0; i < n; i++) {
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (int c = 0; c < classes; c++) max = Math.max(max, logits[i * classes + c]);
-            for (int c = 0; c < classes; c++) sum += Math.exp(logits[i * classes + c] - max);
-            total += Math.log(sum) + max - logits[i * classes + labels[i]];
-            for (int c = 0; c < classes; c++) {
-                grad[i * classes + c] = (float) ((Math.exp(logits[i * classes + c] - max) / sum - (c == labels[i] ? 1 : 0)) / n);
-            }
-        }
-        return total / n;
-    }
 
     @Test void flattenHandsAChannelsLastGradientBackInItsFormat() {
         try (org.compress.engine.nn.Flatten flatten = new org.compress.engine.nn.Flatten(cpu)) {
