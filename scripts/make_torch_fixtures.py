@@ -21,7 +21,7 @@ Files (see the module docstrings of each writer for the keys):
                               'model': DataParallel state dict (module.*), 'optimizer', 'epoch'}).
   checkpoint_expected.safetensors  what the two checkpoints must load to, plus torchvision's features.
   pickle_cases.pth / pickle_cases_expected.safetensors  every dtype, strided views and plain containers.
-  legacy_format.pth           the same kind of state dict in the legacy (pre-1.6) format: must be refused.
+  legacy_format.pth           the same kind of state dict in the legacy (pre-1.6) format (see also make_legacy_fixture.py).
 
 Why narrow widths: the full-width ResNet-18 is 11.2M parameters, so weights + grads + post-step parameters in
 F32 alone are 134 MB; the narrow models keep torchvision's classes, module names and forward code (only the

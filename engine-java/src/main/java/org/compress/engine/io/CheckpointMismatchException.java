@@ -1,11 +1,14 @@
-// Strict loading failed: the checkpoint's keys do not match the model's. Lists every missing, unexpected and
-// mis-shaped key at once (the message shows the first 20 of each with the counts) so one run shows the whole problem.
+// Strict loading failed: the checkpoint's keys do not match the model's. Collects every missing, unexpected and
+// mis-shaped key at once: the message is one line (counts and an example of each, naming the file), and the
+// full lists go to the log (and details()) so one run shows the whole problem.
 package org.compress.engine.io;
 
 import java.util.List;
 
 public class CheckpointMismatchException extends CheckpointException {
-    static final int SHOWN = 20;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CheckpointMismatchException.class);
+    /** Characters after which no further example is added to the message. */
+    static final int MESSAGE_BUDGET = 200;
 
     private final List<String> missing;
     private final List<String> unexpected;
@@ -16,6 +19,7 @@ public class CheckpointMismatchException extends CheckpointException {
         this.missing = List.copyOf(missing);
         this.unexpected = List.copyOf(unexpected);
         this.misshaped = List.copyOf(misshaped);
+        LOG.warn("{}", details());
     }
 
     /** Keys the model needs that the checkpoint lacks. */
@@ -27,20 +31,37 @@ public class CheckpointMismatchException extends CheckpointException {
     /** "name: checkpoint [..] vs model [..]" for keys present on both sides with different shapes. */
     public List<String> misshaped() { return misshaped; }
 
-    private static String message(String source, List<String> missing, List<String> unexpected, List<String> misshaped) {
-        StringBuilder b = new StringBuilder(source).append(" does not match the model (strict loading): ")
-                .append(missing.size()).append(" missing, ").append(unexpected.size()).append(" unexpected, ")
-                .append(misshaped.size()).append(" with the wrong shape");
+    /** Every key of every list, one per line (the message shows only the counts and a first example of each). */
+    public String details() {
+        StringBuilder b = new StringBuilder(getMessage());
         section(b, "missing (in the model, not in the checkpoint)", missing);
         section(b, "unexpected (in the checkpoint, not in the model)", unexpected);
         section(b, "wrong shape", misshaped);
         return b.toString();
     }
 
+    /** One line of at most about 300 characters: the counts and one example of each kind. */
+    private static String message(String source, List<String> missing, List<String> unexpected, List<String> misshaped) {
+        StringBuilder b = new StringBuilder(source).append(" does not match the model (strict loading): ")
+                .append(missing.size()).append(" missing, ").append(unexpected.size()).append(" unexpected, ")
+                .append(misshaped.size()).append(" with the wrong shape");
+        example(b, "missing", missing);
+        example(b, "unexpected", unexpected);
+        example(b, "wrong shape", misshaped);
+        return b.append(" (full lists in the log)").toString();
+    }
+
+    private static void example(StringBuilder b, String kind, List<String> items) {
+        if (items.isEmpty() || b.length() > MESSAGE_BUDGET) return;
+        String first = items.get(0);
+        if (first.length() > 120) first = first.substring(0, 117) + "...";
+        b.append("; ").append(kind).append(": ").append(first);
+        if (items.size() > 1) b.append(", ...");
+    }
+
     private static void section(StringBuilder b, String title, List<String> items) {
         if (items.isEmpty()) return;
         b.append("\n  ").append(title).append(" [").append(items.size()).append("]:");
-        for (int i = 0; i < Math.min(SHOWN, items.size()); i++) b.append("\n    ").append(items.get(i));
-        if (items.size() > SHOWN) b.append("\n    ... and ").append(items.size() - SHOWN).append(" more");
+        for (String item : items) b.append("\n    ").append(item);
     }
 }

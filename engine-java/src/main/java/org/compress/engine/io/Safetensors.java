@@ -1,5 +1,6 @@
 // Reads and writes state dicts as safetensors files (https://github.com/huggingface/safetensors): the reader
-// validates the whole header before any tensor is touched; the writer is atomic (temp file, fsync, rename).
+// validates the whole header before any tensor is touched; the writer is atomic (temp file, fsync, rename) and
+// records a CRC-32C of every tensor's bytes in __metadata__ ("checksum:NAME"), which the reader verifies.
 package org.compress.engine.io;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -22,6 +23,9 @@ import org.compress.engine.tensor.Tensor;
 public final class Safetensors {
     /** Elements encoded per write: bounds the writer's scratch buffer (16 MiB for F32) whatever the tensor size. */
     private static final int WRITE_CHUNK_ELEMENTS = 4 << 20;
+
+    /** Metadata key prefix of the per-tensor checksums this writer adds (value "crc32c:" + 8 hex digits). */
+    public static final String CHECKSUM_PREFIX = "checksum:";
 
     private Safetensors() {}
 
@@ -66,7 +70,30 @@ public final class Safetensors {
             if (m.getKey() == null || m.getValue() == null) {
                 throw new CheckpointException("cannot write " + file + ": metadata holds a null key or value (" + m.getKey() + ")");
             }
+            if (m.getKey().startsWith(CHECKSUM_PREFIX)) {
+                throw new CheckpointException("cannot write " + file + ": metadata key '" + m.getKey() + "' uses the reserved prefix '"
+                        + CHECKSUM_PREFIX + "'");
+            }
         }
+        // A first pass over the encoded bytes: the checksums go into the header, which precedes the data.
+        Map<String, String> allMetadata = new TreeMap<>(metadata);
+        ByteBuffer scratch = null;
+        for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
+            Tensor t = e.getValue();
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            long n = t.numel();
+            for (long done = 0; done < n; done += WRITE_CHUNK_ELEMENTS) {
+                int count = (int) Math.min(WRITE_CHUNK_ELEMENTS, n - done);
+                int bytes = count * t.dtype().bytes();
+                if (scratch == null || scratch.capacity() < bytes) scratch = ByteBuffer.allocate(bytes);
+                scratch.clear();
+                TensorBytes.encode(t, done, count, scratch);
+                scratch.flip();
+                crc.update(scratch);
+            }
+            allMetadata.put(CHECKSUM_PREFIX + e.getKey(), checksum(crc));
+        }
+        metadata = allMetadata;
 
         ObjectNode header = SafetensorsFile.JSON.createObjectNode();
         if (!metadata.isEmpty()) {
@@ -102,7 +129,6 @@ public final class Safetensors {
                 ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
                 head.putLong(padded).put(headerBytes).flip();
                 writeFully(ch, head);
-                ByteBuffer scratch = null;
                 for (Tensor t : sorted.values()) {
                     long n = t.numel();
                     for (long done = 0; done < n; done += WRITE_CHUNK_ELEMENTS) {
@@ -136,6 +162,8 @@ public final class Safetensors {
             }
         }
     }
+
+    static String checksum(java.util.zip.CRC32C crc) { return String.format("crc32c:%08x", crc.getValue()); }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) ch.write(b);

@@ -238,8 +238,21 @@ public final class SafetensorsFile implements AutoCloseable {
 
     public Path path() { return path; }
 
-    /** The header's __metadata__ (empty if absent). */
-    public Map<String, String> metadata() { return metadata; }
+    /** The header's __metadata__ (empty if absent), without the per-tensor checksums (see {@link #checksums()}). */
+    public Map<String, String> metadata() {
+        Map<String, String> m = new LinkedHashMap<>(metadata);
+        m.keySet().removeIf(k -> k.startsWith(Safetensors.CHECKSUM_PREFIX));
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** Tensor name -> recorded checksum ("crc32c:..."), for the tensors that have one (files this engine wrote). */
+    public Map<String, String> checksums() {
+        Map<String, String> m = new LinkedHashMap<>();
+        metadata.forEach((k, v) -> {
+            if (k.startsWith(Safetensors.CHECKSUM_PREFIX)) m.put(k.substring(Safetensors.CHECKSUM_PREFIX.length()), v);
+        });
+        return m;
+    }
 
     /** Every tensor's header entry in data order. */
     public List<Entry> entries() { return List.copyOf(entries.values()); }
@@ -262,15 +275,22 @@ public final class SafetensorsFile implements AutoCloseable {
         Tensor t = Tensor.cpuZeros(e.dtype(), e.shape());
         long total = e.numel();
         long perChunk = MAP_CHUNK_BYTES / e.dtype().bytes();
+        String expected = metadata.get(Safetensors.CHECKSUM_PREFIX + name);
+        java.util.zip.CRC32C crc = expected == null ? null : new java.util.zip.CRC32C();
         try {
             for (long done = 0; done < total; done += perChunk) {
                 int count = (int) Math.min(perChunk, total - done);
                 MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_ONLY,
                         dataStart + e.begin() + done * e.dtype().bytes(), (long) count * e.dtype().bytes());
+                if (crc != null) crc.update(map.duplicate());
                 TensorBytes.decodeInto(map, t, (int) done, count);
             }
         } catch (IOException ex) {
             throw new CheckpointException(path + ": cannot read tensor '" + name + "': " + ex, ex);
+        }
+        if (crc != null && !Safetensors.checksum(crc).equals(expected)) {
+            throw new CheckpointException(path + ": tensor '" + name + "' is damaged: its bytes have checksum " + Safetensors.checksum(crc)
+                    + ", the header records " + expected);
         }
         return t;
     }

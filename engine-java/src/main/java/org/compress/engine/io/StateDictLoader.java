@@ -106,8 +106,13 @@ public final class StateDictLoader {
      * (name -> shape, e.g. a model's parameters and buffers). Returns the tensors in {@code expected}'s order.
      */
     public Map<String, Tensor> load(Path file, Map<String, int[]> expected) {
-        Map<String, Tensor> adapted = adapt(readCheckpoint(file), file.toString());
-        requireMatch(file + " (preset " + preset.id() + ")", adapted, expected);
+        return load(readCheckpoint(file), file.toString(), expected);
+    }
+
+    /** As {@link #load(Path, Map)} for a checkpoint already read (e.g. to check its declared architecture first). */
+    public Map<String, Tensor> load(Object checkpoint, String source, Map<String, int[]> expected) {
+        Map<String, Tensor> adapted = adapt(checkpoint, source);
+        requireMatch(source + " (preset " + preset.id() + ")", adapted, expected);
         Map<String, Tensor> ordered = new LinkedHashMap<>();
         for (String name : expected.keySet()) ordered.put(name, adapted.get(name));
         return ordered;

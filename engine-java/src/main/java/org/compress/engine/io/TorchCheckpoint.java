@@ -1,6 +1,9 @@
 // Reads PyTorch checkpoints written by torch.save (the zip format of PyTorch >= 1.6: .pth, .pt, .pth.tar) without
-// Python: the pickled object comes back as plain Java values (see load) with tensors copied to the CPU.
-// The legacy (pre-1.6) format is detected and refused with the conversion to run.
+// Python: the pickled object comes back as plain Java values (see load) with tensors copied to the CPU. Every zip
+// member's CRC-32 is checked. The legacy format (torch.save before PyTorch 1.6, or _use_new_zipfile_serialization=False)
+// is read too: pickles of the magic number, protocol version and sys_info, then the object (storages as persistent
+// ids), then the list of storage keys, then per key an int64 element count and the raw little-endian elements.
+// Both go through the same pickle reader, which never imports or runs anything named in the file.
 package org.compress.engine.io;
 
 import java.io.IOException;
@@ -40,7 +43,7 @@ public final class TorchCheckpoint {
      * LinkedHashMap of its attributes, unsupported element types -> {@link UnsupportedTensor}.
      */
     public static Object load(Path file) {
-        checkZipFormat(file);
+        if (checkZipFormat(file)) return loadLegacy(file);
         try (ZipFile zip = new ZipFile(file.toFile())) {
             return load(file, zip);
         } catch (ZipException e) {
@@ -95,13 +98,75 @@ public final class TorchCheckpoint {
         if (e.getSize() > Integer.MAX_VALUE - 8) {
             throw new CheckpointException(file + ": entry " + e.getName() + " has " + e.getSize() + " bytes; the reader handles up to 2 GiB per storage");
         }
+        byte[] bytes;
         try (InputStream s = zip.getInputStream(e)) {
-            return s.readAllBytes();
+            bytes = s.readAllBytes();
         }
+        if (e.getCrc() != -1) { // java.util.zip does not check stored (uncompressed) members itself; torch stores them all
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(bytes);
+            if (crc.getValue() != e.getCrc()) {
+                throw new CheckpointException(String.format("%s: zip member %s is damaged: CRC-32 %08x, the archive records %08x", file,
+                        e.getName(), crc.getValue(), e.getCrc()));
+            }
+        }
+        return bytes;
+    }
+
+    /** The legacy (pre-1.6) format: several pickles back to back, then the raw storages (see the file comment). */
+    private static Object loadLegacy(Path file) {
+        byte[] all;
+        try {
+            all = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new CheckpointException("cannot read PyTorch checkpoint " + file + ": " + e, e);
+        }
+        ByteBuffer in = ByteBuffer.wrap(all);
+        String source = file.toString();
+        new TorchUnpickler(in, source, null).load(); // magic number (already checked by its bytes)
+        Object protocol = new TorchUnpickler(in, source, null).load();
+        if (!Long.valueOf(1001).equals(protocol)) {
+            throw new CheckpointException(file + ": legacy format protocol version " + protocol + ", expected 1001");
+        }
+        Object sysInfo = new TorchUnpickler(in, source, null).load();
+        if (sysInfo instanceof Map<?, ?> info && Boolean.FALSE.equals(info.get("little_endian"))) {
+            throw new CheckpointException(file + ": written on a big-endian machine; only little-endian storages are read");
+        }
+        TorchUnpickler main = new TorchUnpickler(in, source, null);
+        Object root = main.load();
+        Object keys = new TorchUnpickler(in, source, null).load();
+        if (!(keys instanceof List<?> keyList)) {
+            throw new CheckpointException(file + ": the legacy storage key list is " + TorchUnpickler.describe(keys) + ", not a list");
+        }
+        Map<String, TorchUnpickler.PendingTensor> needed = TorchUnpickler.pendingStorages(root);
+        Map<String, ByteBuffer> storages = new HashMap<>();
+        for (Object k : keyList) {
+            String key = String.valueOf(k);
+            TorchUnpickler.PendingTensor p = needed.get(key);
+            if (in.remaining() < 8) throw new CheckpointException(file + ": truncated before storage '" + key + "'");
+            long numel = in.order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+            TorchUnpickler.StorageType type = main.storageType(key);
+            if (type == null) throw new CheckpointException(file + ": storage '" + key + "' is listed but the pickle never references it");
+            int elementBytes = type.elementBytes();
+            if (numel < 0 || numel > (long) in.remaining() / elementBytes) {
+                throw new CheckpointException(file + ": storage '" + key + "' claims " + numel + " elements but only " + in.remaining()
+                        + " bytes remain (truncated?)");
+            }
+            if (p != null && numel < p.numel()) {
+                throw new CheckpointException(file + ": storage '" + key + "' holds " + numel + " elements, the tensors need " + p.numel());
+            }
+            int bytes = Math.toIntExact(numel * elementBytes);
+            storages.put(key, in.slice(in.position(), bytes));
+            in.position(in.position() + bytes);
+        }
+        for (String key : needed.keySet()) {
+            if (!storages.containsKey(key)) throw new CheckpointException(file + ": storage '" + key + "' is referenced but not stored");
+        }
+        return TorchUnpickler.resolve(root, (key, type, numel) -> storages.get(key));
     }
 
     /** Looks at the first bytes and explains any format this reader does not take. */
-    private static void checkZipFormat(Path file) {
+    private static boolean checkZipFormat(Path file) {
         byte[] head = new byte[512];
         int n;
         try (InputStream s = Files.newInputStream(file)) {
@@ -109,15 +174,8 @@ public final class TorchCheckpoint {
         } catch (IOException e) {
             throw new CheckpointException("cannot open PyTorch checkpoint " + file + ": " + e, e);
         }
-        if (startsWith(head, n, ZIP_MAGIC)) return;
-        if (startsWith(head, n, LEGACY_MAGIC)) {
-            throw new CheckpointException(file + " is in PyTorch's legacy serialization format (written by torch.save before"
-                    + " PyTorch 1.6, or with _use_new_zipfile_serialization=False), which the engine does not read. Convert it"
-                    + " once with PyTorch >= 1.6: python3 -c \"import torch; torch.save(torch.load('OLD.pth', map_location='cpu'),"
-                    + " 'NEW.pth')\" (writes the zip format), or to safetensors: python3 -c \"import torch; from safetensors.torch"
-                    + " import save_file; sd = torch.load('OLD.pth', map_location='cpu'); save_file({k: v.contiguous() for k, v in"
-                    + " sd.get('state_dict', sd).items()}, 'NEW.safetensors')\"");
-        }
+        if (startsWith(head, n, ZIP_MAGIC)) return false;
+        if (startsWith(head, n, LEGACY_MAGIC)) return true;
         if (n >= 262 && new String(head, 257, 5, StandardCharsets.US_ASCII).equals("ustar")) {
             throw new CheckpointException(file + " is a tar archive: PyTorch's oldest (pre-0.4) checkpoint format, which the engine"
                     + " does not read; load and re-save it with torch.save in a recent PyTorch");

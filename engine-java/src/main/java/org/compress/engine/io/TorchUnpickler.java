@@ -77,11 +77,63 @@ final class TorchUnpickler {
     /** Objects a BUILD may target: OrderedDicts (attributes such as _metadata are dropped) and Namespaces. */
     private final Set<Object> orderedDicts = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<Object> namespaces = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Every storage the pickle referenced, by key. */
+    private final Map<String, StorageType> storageTypes = new HashMap<>();
 
     TorchUnpickler(byte[] pickle, String source, StorageSource storages) {
-        this.in = ByteBuffer.wrap(pickle).order(ByteOrder.LITTLE_ENDIAN);
+        this(ByteBuffer.wrap(pickle), source, storages);
+    }
+
+    /**
+     * Reads one pickle starting at {@code in}'s position (the legacy format holds several back to back); after
+     * load() the buffer's position is just past its STOP. storages null: tensors come back as {@link PendingTensor}s
+     * (the legacy format stores the storages after the pickle), to be filled in by {@link #resolve}.
+     */
+    TorchUnpickler(ByteBuffer in, String source, StorageSource storages) {
+        this.in = in.order(ByteOrder.LITTLE_ENDIAN);
         this.source = source;
         this.storages = storages;
+    }
+
+    /** A tensor whose storage bytes come later in the file: storage key and type, and the view on the storage. */
+    record PendingTensor(StorageType type, String key, long numel, int[] shape, long[] stride, long offset) {}
+
+    /** The type of a storage the pickle referenced (after load), or null. */
+    StorageType storageType(String key) { return storageTypes.get(key); }
+
+    /** Keys of the storages a pending tensor needs, with their types and element counts, in first-use order. */
+    static Map<String, PendingTensor> pendingStorages(Object root) {
+        Map<String, PendingTensor> out = new LinkedHashMap<>();
+        walk(root, Collections.newSetFromMap(new IdentityHashMap<>()), o -> {
+            if (o instanceof PendingTensor p) out.putIfAbsent(p.key(), p);
+            return o;
+        });
+        return out;
+    }
+
+    /** Replaces every PendingTensor in the object graph by the tensor read from {@code storages}; returns the new root. */
+    static Object resolve(Object root, StorageSource storages) {
+        return walk(root, Collections.newSetFromMap(new IdentityHashMap<>()), o -> o instanceof PendingTensor p
+                ? TensorBytes.gather(storages.bytes(p.key(), p.type(), p.numel()), p.type().dtype(), p.shape(), p.stride(), p.offset())
+                : o);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object walk(Object o, Set<Object> seen, java.util.function.UnaryOperator<Object> leaf) {
+        if (o instanceof Map<?, ?> m) {
+            if (seen.add(m)) ((Map<Object, Object>) m).replaceAll((k, v) -> walk(v, seen, leaf));
+            return m;
+        }
+        if (o instanceof ArrayList<?> l) {
+            if (seen.add(l)) ((List<Object>) l).replaceAll(v -> walk(v, seen, leaf));
+            return l;
+        }
+        if (o instanceof List<?> tuple) { // unmodifiable: rebuilt
+            List<Object> items = new ArrayList<>();
+            for (Object v : tuple) items.add(walk(v, seen, leaf));
+            return Collections.unmodifiableList(items);
+        }
+        return leaf.apply(o);
     }
 
     /** Names the reader accepts in a GLOBAL, for error messages and documentation. */
@@ -171,11 +223,18 @@ final class TorchUnpickler {
     }
 
     private Object persistentLoad(int at, Object pid) {
-        if (!(pid instanceof List<?> t) || t.size() != 5 || !"storage".equals(t.get(0))) {
-            throw fail(at, "persistent id " + describe(pid) + " is not ('storage', type, key, location, numel)");
+        // zip format: ('storage', type, key, location, numel); legacy format: the same plus view_metadata (None)
+        if (!(pid instanceof List<?> t) || t.size() < 5 || t.size() > 6 || !"storage".equals(t.get(0))) {
+            throw fail(at, "persistent id " + describe(pid) + " is not ('storage', type, key, location, numel[, view_metadata])");
+        }
+        if (t.size() == 6 && t.get(5) != null) {
+            throw fail(at, "storage view " + describe(t.get(5)) + " (a pre-1.0 storage view) is not supported; re-save the file with"
+                    + " a recent PyTorch");
         }
         if (!(t.get(1) instanceof StorageType type)) throw fail(at, "persistent storage type is " + describe(t.get(1)));
-        return new StorageRef(type, stringAt(at, t.get(2)), stringAt(at, t.get(3)), longAt(at, t.get(4), "storage numel"));
+        StorageRef ref = new StorageRef(type, stringAt(at, t.get(2)), stringAt(at, t.get(3)), longAt(at, t.get(4), "storage numel"));
+        storageTypes.putIfAbsent(ref.key(), type);
+        return ref;
     }
 
     private Object reduce(int at, Object fn, Object argsObject) {
@@ -198,7 +257,7 @@ final class TorchUnpickler {
             int expected = fn == Callable.REBUILD_PARAMETER ? 3 : 4;
             if (args.size() != expected) throw fail(at, "_rebuild_parameter takes " + expected + " arguments, found " + args.size());
             Object data = args.get(0);
-            if (!(data instanceof Tensor) && !(data instanceof TorchCheckpoint.UnsupportedTensor)) {
+            if (!(data instanceof Tensor) && !(data instanceof TorchCheckpoint.UnsupportedTensor) && !(data instanceof PendingTensor)) {
                 throw fail(at, "_rebuild_parameter of " + describe(data) + ", not a tensor");
             }
             return data; // a Parameter's data; requires_grad, hooks and Python attributes have no meaning here
@@ -266,6 +325,7 @@ final class TorchUnpickler {
                     + last + " but storage '" + storage.key() + "' holds " + storage.numel());
         }
         if (storage.type().dtype() == null) return new TorchCheckpoint.UnsupportedTensor(storage.type().name(), shape);
+        if (storages == null) return new PendingTensor(storage.type(), storage.key(), storage.numel(), shape, stride, offset);
         ByteBuffer bytes = storages.bytes(storage.key(), storage.type(), storage.numel());
         return TensorBytes.gather(bytes, storage.type().dtype(), shape, stride, offset);
     }

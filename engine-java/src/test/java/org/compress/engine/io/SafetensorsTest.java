@@ -55,7 +55,7 @@ class SafetensorsTest {
         long headerLength = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
         assertEquals(0, (8 + headerLength) % 8, "data section starts 8-byte aligned");
         String header = new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8);
-        assertTrue(header.startsWith("{\"__metadata__\":{\"format\":\"pt\""), header);
+        assertTrue(header.startsWith("{\"__metadata__\":{\"checksum:a.bf16\":\"crc32c:") && header.contains("\"format\":\"pt\""), header);
         assertTrue(header.endsWith("}") || header.matches("(?s).*} +"), "padded with spaces only: [" + header + "]");
         try (SafetensorsFile sf = Safetensors.open(f)) {
             assertEquals(0, sf.entry("a.bf16").begin());
@@ -271,5 +271,28 @@ class SafetensorsTest {
             case I64 -> assertArrayEquals(Arrays.copyOfRange(e.i64(), off, off + n), Arrays.copyOfRange(a.i64(), (int) actual.offset(), (int) actual.offset() + n), what);
             case U8 -> assertArrayEquals(Arrays.copyOfRange(e.u8(), off, off + n), Arrays.copyOfRange(a.u8(), (int) actual.offset(), (int) actual.offset() + n), what);
         }
+    }
+
+    @Test void everyTensorCarriesAChecksumThatTheReaderVerifies() throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("a", Tensor.cpu(new float[] {1, 2, 3, 4}, 2, 2));
+        tensors.put("b", Tensor.cpu(new float[] {5, 6, 7}, 3));
+        Path f = dir.resolve("sums.safetensors");
+        Safetensors.write(f, tensors, Map.of("format", "pt"));
+        try (SafetensorsFile file = Safetensors.open(f)) {
+            assertEquals(List.of("a", "b"), List.copyOf(file.checksums().keySet()));
+            assertTrue(file.checksums().get("a").matches("crc32c:[0-9a-f]{8}"), file.checksums().toString());
+            assertEquals(Map.of("format", "pt"), file.metadata(), "the checksums are not user metadata");
+        }
+        // flip one bit of b's last element: the header still parses, the data no longer matches its checksum
+        byte[] bytes = Files.readAllBytes(f);
+        bytes[bytes.length - 1] ^= 0x01;
+        Path damaged = Files.write(dir.resolve("damaged.safetensors"), bytes);
+        assertArrayEquals(new float[] {1, 2, 3, 4}, Safetensors.open(damaged).read("a").cpuStorage().f32(), "an intact tensor still reads");
+        var e = assertThrows(CheckpointException.class, () -> Safetensors.read(damaged));
+        assertTrue(e.getMessage().startsWith(damaged + ": tensor 'b' is damaged: its bytes have checksum crc32c:"), e.getMessage());
+        var reserved = assertThrows(CheckpointException.class, () -> Safetensors.write(dir.resolve("r.safetensors"), tensors,
+                Map.of(Safetensors.CHECKSUM_PREFIX + "a", "x")));
+        assertTrue(reserved.getMessage().contains("reserved prefix"), reserved.getMessage());
     }
 }

@@ -85,11 +85,59 @@ class TorchCheckpointTest {
         assertTrue(((Map<?, ?>) top.get("model")).containsKey("module.layer1.0.conv1.weight"));
     }
 
-    @Test void legacyFormatIsRefusedWithTheConversion() {
-        var e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.load(Fixtures.path("legacy_format.pth")));
-        assertTrue(e.getMessage().contains("legacy serialization format (written by torch.save before PyTorch 1.6"), e.getMessage());
-        assertTrue(e.getMessage().contains("torch.save(torch.load('OLD.pth', map_location='cpu'), 'NEW.pth')"), e.getMessage());
-        assertTrue(e.getMessage().contains("save_file("), "mentions safetensors: " + e.getMessage());
+    @Test void legacyFormatFilesLoadAsPyTorchWroteThem() {
+        // the smallest legacy file (two tensors) and a richer one: Parameter, F16/BF16, shared-storage views, float64
+        Map<?, ?> small = assertInstanceOf(Map.class, TorchCheckpoint.load(Fixtures.path("legacy_format.pth")));
+        assertArrayEquals(new float[] {1, 1}, ((Tensor) small.get("conv.weight")).cpuStorage().f32());
+        assertArrayEquals(new long[] {3}, ((Tensor) small.get("bn.num_batches_tracked")).cpuStorage().i64());
+
+        Map<?, ?> top = assertInstanceOf(Map.class, TorchCheckpoint.load(Fixtures.path("legacy_cases.pth")));
+        assertEquals(3L, top.get("epoch"));
+        assertEquals("resnet18", top.get("arch"));
+        Map<?, ?> sd = assertInstanceOf(Map.class, top.get("state_dict"));
+        Map<String, Tensor> expected = Safetensors.read(Fixtures.path("legacy_cases_expected.safetensors"));
+        assertEquals(8, expected.size());
+        for (Map.Entry<String, Tensor> e : expected.entrySet()) {
+            assertSameTensor(e.getKey(), e.getValue(), assertInstanceOf(Tensor.class, sd.get(e.getKey()), e.getKey()));
+        }
+        assertEquals(DType.F16, ((Tensor) sd.get("half")).dtype());
+        assertEquals("torch.DoubleStorage", assertInstanceOf(TorchCheckpoint.UnsupportedTensor.class, sd.get("double")).storageType());
+        // and through the loader a model uses, with the declared architecture checked
+        var loader = StateDictLoader.of("torchvision");
+        assertEquals(java.util.Optional.of("resnet18"), loader.declaredArchitecture(top));
+        var wrongArch = assertThrows(UnknownArchitectureException.class,
+                () -> loader.checkArchitecture(top, "legacy_cases.pth", "resnet50", List.of("resnet18", "resnet50")));
+        assertTrue(wrongArch.getMessage().contains("saved for architecture 'resnet18'"), wrongArch.getMessage());
+    }
+
+    @Test void legacyFilesFollowTheSamePickleRulesAndFailClearlyWhenCut() throws IOException {
+        byte[] legacy = Files.readAllBytes(Fixtures.path("legacy_cases.pth"));
+        Path cut = Files.write(dir.resolve("cut-legacy.pth"), Arrays.copyOf(legacy, legacy.length - 10));
+        var t = assertThrows(CheckpointException.class, () -> TorchCheckpoint.load(cut));
+        assertTrue(t.getMessage().startsWith(cut.toString()) && t.getMessage().contains("truncated"), t.getMessage());
+        // a GLOBAL outside the fixed table in the legacy object pickle is refused, as in the zip format
+        String text = new String(legacy, java.nio.charset.StandardCharsets.ISO_8859_1);
+        int at = text.indexOf("collections\nOrderedDict");
+        assertTrue(at > 0, "the fixture pickles an OrderedDict");
+        byte[] evil = legacy.clone();
+        String original = "collections\nOrderedDict\n";
+        byte[] os = ("posix\nsystem\n" + "\n".repeat(original.length() - 13)).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        System.arraycopy(os, 0, evil, at, original.length());
+        Path bad = Files.write(dir.resolve("evil-legacy.pth"), evil);
+        var e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.load(bad));
+        assertTrue(e.getMessage().contains("refusing pickle GLOBAL 'posix.system"), e.getMessage());
+    }
+
+    @Test void aDamagedZipMemberFailsItsCrcCheck() throws IOException {
+        byte[] moco = Files.readAllBytes(Fixtures.path("moco_checkpoint.pth.tar"));
+        // torch stores members uncompressed: flip one byte deep inside the tensor data (past the pickle, before the directory)
+        byte[] damaged = moco.clone();
+        int at = moco.length / 2;
+        damaged[at] ^= 0x10;
+        Path f = Files.write(dir.resolve("damaged.pth.tar"), damaged);
+        var e = assertThrows(CheckpointException.class, () -> TorchCheckpoint.load(f));
+        assertTrue(e.getMessage().startsWith(f.toString()) && e.getMessage().contains("is damaged: CRC-32"), e.getMessage());
+        assertTrue(TorchCheckpoint.load(Fixtures.path("moco_checkpoint.pth.tar")) instanceof Map<?, ?>, "the intact file loads");
     }
 
     @Test void codeInAPickleIsNeverRunAndNamedInTheError() throws IOException {
