@@ -11,14 +11,18 @@ public final class CompressCli implements Runnable {
     @Override public void run() { new CommandLine(this).usage(System.out); }
 
     /** Runs the CLI and returns its exit code (main() is the only place that exits). */
-    public static int execute(String... args) {
+    public static int execute(String... args) { return commandLine().execute(args); }
+
+    /** The configured command line (errors: one line "error: ..." and exit code 1), e.g. to redirect its output in tests. */
+    public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new CompressCli());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("error: " + e.getMessage());
             if (Boolean.getBoolean("compress.debug")) e.printStackTrace(cmd.getErr());
+            cmd.getErr().flush();
             return 1;
         });
-        return cli.execute(args);
+        return cli;
     }
 
     public static void main(String[] args) { System.exit(execute(args)); }

@@ -7,7 +7,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.compress.engine.train.Pipeline;
+import org.compress.engine.train.StopRequest;
 import org.compress.engine.train.TrainConfig;
+import org.compress.engine.train.TrainingInterruptedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -46,8 +48,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--bank-dtype", description = "F32 or BF16 memory banks (default: ${DEFAULT-VALUE})") String bankDtype = D.compress().bankDtype();
     @Option(names = "--cached-teacher", description = "compute teacher embeddings once per image and look them up (default: ${DEFAULT-VALUE})")
     boolean cachedTeacher = D.compress().cachedTeacher();
-    @Option(names = "--resume", description = "continue from an epoch checkpoint (runs/.../checkpoints/compress-epoch-N.safetensors)"
-            + " with the same options") Path resume;
+    @Option(names = "--resume", paramLabel = "auto|RUN_DIR|CHECKPOINT", description = "continue an interrupted run in its own directory,"
+            + " with the same options: auto (the newest unfinished run under --out, else a new run), a run directory (its newest"
+            + " checkpoint) or a checkpoint (runs/.../checkpoints/{moco,compress}-epoch-N[-batch-B].safetensors)") String resume;
     @Option(names = "--backend", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = D.backend();
     @Option(names = "--seed", description = "seed of data order, augmentation and initialisation (default: ${DEFAULT-VALUE})") long seed = D.seed();
     @Option(names = "--out", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");
@@ -65,7 +68,17 @@ final class TrainCommand implements Callable<Integer> {
                 new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery(), cachedTeacher,
                         lrSchedule),
                 d.eval(), seed, backend);
-        Pipeline.Summary s = Pipeline.run(cfg, out, resume);
+        StopRequest stop = new StopRequest();
+        Pipeline.Summary s;
+        try (SignalStop signals = SignalStop.install(stop, spec.commandLine().getErr())) {
+            s = Pipeline.run(cfg, out, resume, stop);
+        } catch (TrainingInterruptedException e) {
+            var err = spec.commandLine().getErr();
+            err.println("stopped on " + e.reason() + "; checkpoint: " + (e.checkpoint() == null ? "none" : e.checkpoint()));
+            err.println("resume with: " + resumeCommand(e.runDirectory()));
+            err.flush();
+            return SignalStop.exitCode(e.reason());
+        }
         var w = spec.commandLine().getOut();
         w.printf(Locale.ROOT, "%nrun directory: %s (%.0f s)%n", s.runDirectory(), s.seconds());
         w.printf(Locale.ROOT, "k-NN top-1 on the test images:%n");
@@ -75,5 +88,23 @@ final class TrainCommand implements Callable<Integer> {
             w.println(line);
         }
         return 0;
+    }
+
+    /** This command line with --resume RUN_DIR in place of any --resume it had. */
+    private String resumeCommand(Path runDirectory) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("bin/compress", "train"));
+        var original = spec.commandLine().getParseResult().originalArgs();
+        for (int i = 0; i < original.size(); i++) {
+            String a = original.get(i);
+            if (a.equals("--resume")) {
+                i++;
+                continue;
+            }
+            if (a.startsWith("--resume=") || a.equals("train")) continue;
+            args.add(a.contains(" ") ? "'" + a + "'" : a);
+        }
+        args.add("--resume");
+        args.add(runDirectory.toString());
+        return String.join(" ", args);
     }
 }

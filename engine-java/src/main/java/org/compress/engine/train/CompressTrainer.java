@@ -6,6 +6,7 @@
 // Cached teacher: t is looked up by image index from embeddings computed once (TeacherCache).
 package org.compress.engine.train;
 
+import java.nio.file.Path;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.data.datasets.Dataset;
 import org.compress.engine.data.loader.DataLoader;
@@ -74,6 +75,17 @@ public final class CompressTrainer {
      */
     public static void train(Backend backend, Network teacher, TeacherCache cache, Network student, Network keyStudent, Dataset data,
                              Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run, java.nio.file.Path resumeFrom) {
+        train(backend, teacher, cache, student, keyStudent, data, view, cfg, workers, seed, run, resumeFrom, new StopRequest());
+    }
+
+    /**
+     * As above, polling {@code stop} after every step: when it is set, the state after that step is checkpointed
+     * (compress-epoch-E-batch-B.safetensors) and TrainingInterruptedException is thrown. The loss is checked for
+     * NaN/Inf every step (NonFiniteGuard) and the whole state before every checkpoint (TrainingDivergedException).
+     */
+    public static void train(Backend backend, Network teacher, TeacherCache cache, Network student, Network keyStudent, Dataset data,
+                             Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run, java.nio.file.Path resumeFrom,
+                             StopRequest stop) {
         Method method = Method.parse(cfg.method());
         if ((method == Method.TWO_QUEUES) != (keyStudent != null)) {
             throw new IllegalArgumentException("CompRess " + cfg.method() + ": a momentum student is needed exactly for 2q");
@@ -99,38 +111,50 @@ public final class CompressTrainer {
              Sgd sgd = new Sgd(backend, student.namedParameters(), Sgd.Options.compress());
              MomentumEncoder momentum = keyStudent == null ? null : new MomentumEncoder(backend, student, keyStudent, cfg.momentum())) {
             LrSchedule schedule = schedule(cfg);
-            StepLog steps = new StepLog("compress-" + cfg.method(), run, log, cfg.logEvery());
+            String stage = "compress-" + cfg.method();
             int perEpoch = loader.batchesPerEpoch();
-            int first = 0;
+            TrainerCheckpoint.State state = TrainerCheckpoint.compress(student, keyStudent, sgd, teacherBank, studentBank);
+            TrainerCheckpoint.Position at = new TrainerCheckpoint.Position(0, 0, 0);
             if (resumeFrom != null) {
-                first = TrainerCheckpoint.restore(resumeFrom, student, keyStudent, sgd, teacherBank, studentBank) + 1;
-                log.info("resumed from {} at epoch {}", resumeFrom, first);
+                at = TrainerCheckpoint.restore(resumeFrom, state);
+                log.info("resumed from {} at epoch {}, batch {} (step {})", resumeFrom, at.epoch(), at.batch(), at.step());
             }
-            for (int epoch = first; epoch < cfg.epochs(); epoch++) {
-                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch)) {
-                    int i = 0;
-                    while (it.hasNext()) {
-                        try (TrainingBatches.Step b = it.next()) {
-                            double lr = schedule.lr(epoch + (double) i++ / perEpoch);
-                            Tensor x = b.view(0);
-                            Tensor t = cache != null ? cache.lookup(b.indices()) : teacher.embed(x);
-                            Tensor s = student.forward(x);
-                            Tensor keys = null;
-                            if (method == Method.TWO_QUEUES) { // as the official code: EMA before the keys, before this step's SGD
-                                momentum.update();
-                                keys = keyStudent.forward(x);
+            StepLog steps = new StepLog(stage, run, log, cfg.logEvery(), at.step());
+            try (NonFiniteGuard guard = new NonFiniteGuard(backend, stage, resumeFrom)) {
+                for (int epoch = at.epoch(); epoch < cfg.epochs(); epoch++) {
+                    int i = epoch == at.epoch() ? at.batch() : 0;
+                    try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch, i)) {
+                        while (it.hasNext()) {
+                            try (TrainingBatches.Step b = it.next()) {
+                                double lr = schedule.lr(epoch + (double) i++ / perEpoch);
+                                Tensor x = b.view(0);
+                                Tensor t = cache != null ? cache.lookup(b.indices()) : teacher.embed(x);
+                                Tensor s = student.forward(x);
+                                Tensor keys = null;
+                                if (method == Method.TWO_QUEUES) { // as the official code: EMA before the keys, before this step's SGD
+                                    momentum.update();
+                                    keys = keyStudent.forward(x);
+                                }
+                                CompressLoss.Result r = loss.compute(t, s, teacherBank, studentBank);
+                                student.backward(r.gradStudent());
+                                sgd.step((float) lr);
+                                teacherBank.enqueue(r.teacherNormalized());
+                                if (method == Method.TWO_QUEUES) studentBank.enqueue(loss.normalize(keys));
+                                else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(r.studentNormalized());
+                                guard.observe(r.lossMean(), epoch, steps.steps() + 1);
+                                steps.step(epoch, b.size(), lr, () -> backend.toFloatArray(r.lossMean())[0]);
                             }
-                            CompressLoss.Result r = loss.compute(t, s, teacherBank, studentBank);
-                            student.backward(r.gradStudent());
-                            sgd.step((float) lr);
-                            teacherBank.enqueue(r.teacherNormalized());
-                            if (method == Method.TWO_QUEUES) studentBank.enqueue(loss.normalize(keys));
-                            else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(r.studentNormalized());
-                            steps.step(epoch, b.size(), lr, () -> backend.toFloatArray(r.lossMean())[0]);
+                            if (stop.requested() && i < perEpoch) {
+                                Path file = TrainerCheckpoint.save(backend, run, "compress", epoch, i, state, guard);
+                                throw new TrainingInterruptedException(stop.reason(), run.root(), file);
+                            }
                         }
                     }
+                    TrainerCheckpoint.save(backend, run, "compress", epoch, -1, state, guard);
+                    if (stop.requested() && epoch + 1 < cfg.epochs()) {
+                        throw new TrainingInterruptedException(stop.reason(), run.root(), guard.lastGood());
+                    }
                 }
-                TrainerCheckpoint.save(backend, run, epoch, student, keyStudent, sgd, teacherBank, studentBank);
             }
         }
     }

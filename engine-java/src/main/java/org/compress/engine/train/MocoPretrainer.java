@@ -1,8 +1,11 @@
 // MoCo v2 pretraining of a teacher: query encoder (trunk + MLP head) trained with InfoNCE against a queue of
-// momentum-encoder keys; cosine learning rate per iteration, SGD momentum 0.9, weight decay 1e-4.
+// momentum-encoder keys; cosine learning rate per iteration, SGD momentum 0.9, weight decay 1e-4. The whole state
+// is checkpointed every epoch (moco-epoch-E.safetensors), so an interrupted pretraining resumes where it stopped.
 //   q = f_q(view1); k = f_k(view2) after the momentum update; loss = InfoNCE(q, k, queue); enqueue(k).
 package org.compress.engine.train;
 
+import java.nio.file.Path;
+import java.util.Map;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.data.datasets.Dataset;
 import org.compress.engine.data.loader.DataLoader;
@@ -27,6 +30,17 @@ public final class MocoPretrainer {
     /** Trains {@code query} in place; {@code key} must be a network of the same architecture (its momentum copy). */
     public static void train(Backend backend, Network query, Network key, Dataset data, Recipe twoViews, TrainConfig.Moco cfg,
                              int workers, long seed, RunDirectory run) {
+        train(backend, query, key, data, twoViews, cfg, workers, seed, run, null, new StopRequest());
+    }
+
+    /**
+     * As above, checkpointing the whole state after every epoch (checkpoints/moco-epoch-E.safetensors); resumeFrom (a
+     * complete MoCo checkpoint, or null) continues from there with the same result as the uninterrupted run. Polls
+     * {@code stop} after every step (then checkpoints moco-epoch-E-batch-B and throws TrainingInterruptedException);
+     * NaN/Inf in the loss or the state stops the run (TrainingDivergedException), before any bad checkpoint is written.
+     */
+    public static void train(Backend backend, Network query, Network key, Dataset data, Recipe twoViews, TrainConfig.Moco cfg,
+                             int workers, long seed, RunDirectory run, Path resumeFrom, StopRequest stop) {
         if (twoViews.views() != 2) throw new IllegalArgumentException("MoCo needs a two-view recipe, found " + twoViews.views());
         LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
         int queue = Math.min(cfg.queueSize(), data.size());
@@ -36,25 +50,42 @@ public final class MocoPretrainer {
              Sgd sgd = new Sgd(backend, query.namedParameters(), Sgd.Options.compress());
              MomentumEncoder momentum = new MomentumEncoder(backend, query, key, cfg.momentum())) {
             LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
-            StepLog steps = new StepLog("moco", run, log, cfg.logEvery());
             int perEpoch = loader.batchesPerEpoch();
+            TrainerCheckpoint.State state = new TrainerCheckpoint.State(Map.of("query.", query, "key.", key), sgd, Map.of("bank.", bank));
+            TrainerCheckpoint.Position at = new TrainerCheckpoint.Position(0, 0, 0);
+            if (resumeFrom != null) {
+                at = TrainerCheckpoint.restore(resumeFrom, state);
+                log.info("resumed MoCo from {} at epoch {}, batch {} (step {})", resumeFrom, at.epoch(), at.batch(), at.step());
+            }
+            StepLog steps = new StepLog("moco", run, log, cfg.logEvery(), at.step());
             query.train();
             key.train();
-            for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
-                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch)) {
-                    int i = 0;
-                    while (it.hasNext()) {
-                        try (TrainingBatches.Step b = it.next()) {
-                            double lr = schedule.lr(epoch + (double) i++ / perEpoch);
-                            var qOut = query.forward(b.view(0));
-                            momentum.update();
-                            var kOut = key.forward(b.view(1));
-                            InfoNceLoss.Result r = loss.compute(qOut, kOut, bank);
-                            query.backward(r.gradQuery());
-                            sgd.step((float) lr);
-                            bank.enqueue(r.keysNormalized());
-                            steps.step(epoch, b.size(), lr, () -> backend.toFloatArray(r.lossMean())[0]);
+            try (NonFiniteGuard guard = new NonFiniteGuard(backend, "moco", resumeFrom)) {
+                for (int epoch = at.epoch(); epoch < cfg.epochs(); epoch++) {
+                    int i = epoch == at.epoch() ? at.batch() : 0;
+                    try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch, i)) {
+                        while (it.hasNext()) {
+                            try (TrainingBatches.Step b = it.next()) {
+                                double lr = schedule.lr(epoch + (double) i++ / perEpoch);
+                                var qOut = query.forward(b.view(0));
+                                momentum.update();
+                                var kOut = key.forward(b.view(1));
+                                InfoNceLoss.Result r = loss.compute(qOut, kOut, bank);
+                                query.backward(r.gradQuery());
+                                sgd.step((float) lr);
+                                bank.enqueue(r.keysNormalized());
+                                guard.observe(r.lossMean(), epoch, steps.steps() + 1);
+                                steps.step(epoch, b.size(), lr, () -> backend.toFloatArray(r.lossMean())[0]);
+                            }
+                            if (stop.requested() && i < perEpoch) {
+                                Path file = TrainerCheckpoint.save(backend, run, "moco", epoch, i, state, guard);
+                                throw new TrainingInterruptedException(stop.reason(), run.root(), file);
+                            }
                         }
+                    }
+                    TrainerCheckpoint.save(backend, run, "moco", epoch, -1, state, guard);
+                    if (stop.requested() && epoch + 1 < cfg.epochs()) {
+                        throw new TrainingInterruptedException(stop.reason(), run.root(), guard.lastGood());
                     }
                 }
             }

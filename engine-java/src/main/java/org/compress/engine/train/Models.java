@@ -12,6 +12,7 @@ import org.compress.engine.nn.models.MobileNetV2;
 import org.compress.engine.nn.models.ModelConfig;
 import org.compress.engine.nn.models.Network;
 import org.compress.engine.nn.models.ResNet;
+import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.Tensor;
 
 public final class Models {
@@ -33,10 +34,23 @@ public final class Models {
     }
 
     /** Loads a checkpoint (safetensors or torch.save) into the network's trunk, strictly, dropping heads. */
-    public static void load(Network net, Path checkpoint, String preset) {
+    public static void load(Network net, Path checkpoint, String preset) { load(net, checkpoint, preset, null); }
+
+    /**
+     * As above; floating tensors of another precision (an FP16 or BF16 checkpoint) are converted to the network's,
+     * and with {@code arch} given, a checkpoint that declares another architecture (MoCo's 'arch', CompRess's
+     * opt.student_arch) is refused.
+     */
+    public static void load(Network net, Path checkpoint, String preset, String arch) {
         Map<String, int[]> expected = new LinkedHashMap<>();
-        net.stateDict().forEach((k, t) -> expected.put(k, t.shape()));
-        Map<String, Tensor> state = StateDictLoader.of(preset).dropHeads(true).load(checkpoint, expected);
-        net.loadStateDict(state);
+        DType floating = DType.F32;
+        for (Map.Entry<String, Tensor> e : net.stateDict().entrySet()) {
+            expected.put(e.getKey(), e.getValue().shape());
+            if (e.getValue().dtype().isFloating()) floating = e.getValue().dtype();
+        }
+        StateDictLoader loader = StateDictLoader.of(preset).dropHeads(true).convertFloatingTo(floating);
+        Object raw = StateDictLoader.readCheckpoint(checkpoint);
+        if (arch != null) loader.checkArchitecture(raw, checkpoint.toString(), arch, ARCHITECTURES);
+        net.loadStateDict(loader.load(raw, checkpoint.toString(), expected));
     }
 }

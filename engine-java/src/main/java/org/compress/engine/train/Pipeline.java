@@ -1,6 +1,7 @@
 // The `compress train` job: teacher (from a checkpoint, or MoCo v2 pretraining), CompRess distillation into the
 // student, k-NN evaluation of pixels / teacher / student, all recorded in a run directory: config.json,
 // metrics.jsonl, checkpoints (safetensors, atomic, with .done markers), loss-STAGE.png plots and summary.json.
+// The configuration is validated as a whole before anything starts; a resumed run continues its own directory.
 package org.compress.engine.train;
 
 import java.nio.file.Path;
@@ -8,6 +9,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.Backends;
 import org.compress.engine.data.datasets.Dataset;
@@ -27,32 +29,30 @@ public final class Pipeline {
 
     private Pipeline() {}
 
-    public static Summary run(TrainConfig cfg, Path runsRoot) { return run(cfg, runsRoot, null); }
+    public static Summary run(TrainConfig cfg, Path runsRoot) { return run(cfg, runsRoot, (String) null, new StopRequest()); }
+
+    /** resumeFrom: a checkpoint or run directory of an earlier run with the same configuration (see ResumePoint). */
+    public static Summary run(TrainConfig cfg, Path runsRoot, Path resumeFrom) {
+        return run(cfg, runsRoot, resumeFrom == null ? null : resumeFrom.toString(), new StopRequest());
+    }
 
     /**
-     * resumeFrom: an epoch checkpoint (checkpoints/compress-epoch-N.safetensors) of an earlier run with the same
-     * configuration; the teacher then comes from that run's teacher.safetensors unless a teacher checkpoint is given.
+     * Validates everything first (ConfigValidator: nothing is created for a bad configuration), then runs in a new
+     * run directory, or continues the resumed run's own directory. resume: null, "auto", a run directory or a
+     * checkpoint; stop: polled after every training step (TrainingInterruptedException after a checkpoint).
      */
-    public static Summary run(TrainConfig cfg, Path runsRoot, Path resumeFrom) {
-        if (resumeFrom != null && cfg.teacher().checkpoint() == null) {
-            Path teacher = resumeFrom.resolveSibling("teacher.safetensors");
-            if (!RunDirectory.isComplete(teacher)) {
-                throw new IllegalArgumentException("resume: " + teacher + " (the interrupted run's teacher) is missing or incomplete;"
-                        + " name the teacher with --teacher-checkpoint");
-            }
-            TrainConfig.Model t = cfg.teacher();
-            cfg = new TrainConfig(cfg.data(), new TrainConfig.Model(t.arch(), t.baseWidth(), t.smallInput(), teacher.toString(), "torchvision"),
-                    cfg.student(), cfg.moco(), cfg.compress(), cfg.eval(), cfg.seed(), cfg.backend());
-        }
+    public static Summary run(TrainConfig cfg, Path runsRoot, String resume, StopRequest stop) {
+        ConfigValidator.Validated valid = ConfigValidator.validate(cfg, resume, runsRoot);
+        Optional<ResumePoint> point = valid.resume();
+        if (resume != null && point.isEmpty()) log.info("--resume {}: nothing to resume under {}; starting a new run", resume, runsRoot);
         long start = System.nanoTime();
-        Path dir = runsRoot.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-compress-"
-                + cfg.compress().method());
-        DataSpec data = DataSpec.of(cfg.data());
+        DataSpec data = valid.data();
         Dataset train = data.train(), test = data.test();
         int channels = data.channels();
-        try (Backend backend = Backends.select(cfg.backend()); RunDirectory run = new RunDirectory(dir, cfg)) {
+        try (Backend backend = Backends.select(cfg.backend()); RunDirectory run = open(cfg, runsRoot, point)) {
+            Path dir = run.root();
             log.info("run {}: backend {}, {} training / {} test images", dir, backend.device(), train.size(), test.size());
-            Network teacher = teacher(backend, cfg, data, run);
+            Network teacher = teacher(backend, cfg, data, run, point, stop);
             CompressTrainer.Method method = CompressTrainer.Method.parse(cfg.compress().method());
             Head studentHead = method == CompressTrainer.Method.ONE_QUEUE ? Head.linear(teacher.embeddingDim()) : Head.none();
             Network student = Models.build(backend, cfg.student(), channels, studentHead, cfg.seed() + 2);
@@ -60,12 +60,14 @@ public final class Pipeline {
             log.info("teacher {} ({} parameters, {}-d), student {} ({} parameters, {}-d)", cfg.teacher().arch(), teacher.parameterCount(),
                     teacher.embeddingDim(), cfg.student().arch(), student.parameterCount(), student.embeddingDim());
             Recipe view = data.view();
+            Path compressFrom = point.filter(p -> !p.isMoco()).map(ResumePoint::checkpoint).orElse(null);
             try (TeacherCache cache = cfg.compress().cachedTeacher()
                     ? TeacherCache.compute(backend, teacher, train, data.evalView(), 256, cfg.data().workers()) : null) {
                 CompressTrainer.train(backend, teacher, cache, student, key, train, view, cfg.compress(), cfg.data().workers(), cfg.seed(), run,
-                        resumeFrom);
+                        compressFrom, stop);
             }
             checkpoint(backend, run, "student.safetensors", student);
+            stop.checkBetweenStages(run, ResumePoint.newest(dir).map(ResumePoint::checkpoint).orElse(null));
             Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, data, teacher, student, run);
             plotLosses(run);
             double seconds = (System.nanoTime() - start) / 1e9;
@@ -81,18 +83,49 @@ public final class Pipeline {
         }
     }
 
+    /** A new run directory, or the resumed run's, keeping its metrics up to the checkpoint's step. */
+    private static RunDirectory open(TrainConfig cfg, Path runsRoot, Optional<ResumePoint> point) {
+        if (point.isEmpty()) {
+            return RunDirectory.create(runsRoot, LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-compress-"
+                    + cfg.compress().method(), cfg);
+        }
+        ResumePoint p = point.get();
+        long step;
+        try (var f = Safetensors.open(p.checkpoint())) {
+            step = f.read("sgd.steps").cpuStorage().i64()[0];
+        }
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("checkpoint", p.checkpoint().toString());
+        record.put("stage", p.stage());
+        record.put("step", step);
+        record.put("time", java.time.Instant.now().toString());
+        log.info("resuming run {} from {} (step {})", p.runDirectory(), p.checkpoint(), step);
+        return RunDirectory.resume(p.runDirectory(), record, r -> {
+            String stage = String.valueOf(r.get("stage"));
+            boolean sameStage = p.isMoco() ? stage.equals("moco") : stage.startsWith("compress");
+            if (!p.isMoco() && stage.equals("moco")) return true; // the finished teacher stage
+            return sameStage && r.get("step") instanceof Number s && s.longValue() <= step;
+        });
+    }
+
     static Dataset openSplit(TrainConfig.Data data, String split) {
         DataSpec spec = DataSpec.of(data);
         return split.equals("train") ? spec.train() : spec.test();
     }
 
-    private static Network teacher(Backend backend, TrainConfig cfg, DataSpec data, RunDirectory run) {
+    private static Network teacher(Backend backend, TrainConfig cfg, DataSpec data, RunDirectory run, Optional<ResumePoint> point,
+                                   StopRequest stop) {
         int channels = data.channels();
         TrainConfig.Moco moco = cfg.moco();
-        if (cfg.teacher().checkpoint() != null) { // the trunk is the teacher; a checkpoint's projection head is dropped
+        Path pretrained = run.checkpointPath("teacher.safetensors");
+        boolean resumingCompress = point.isPresent() && !point.get().isMoco();
+        if (cfg.teacher().checkpoint() != null || (resumingCompress && moco.epochs() > 0)) {
+            // the trunk is the teacher; a checkpoint's projection head is dropped
+            Path file = cfg.teacher().checkpoint() != null ? Path.of(cfg.teacher().checkpoint()) : pretrained;
+            String preset = cfg.teacher().checkpoint() != null ? cfg.teacher().checkpointPreset() : "torchvision";
             Network teacher = Models.build(backend, cfg.teacher(), channels, Head.none(), cfg.seed());
-            Models.load(teacher, Path.of(cfg.teacher().checkpoint()), cfg.teacher().checkpointPreset());
-            log.info("teacher loaded from {}", cfg.teacher().checkpoint());
+            Models.load(teacher, file, preset, cfg.teacher().arch());
+            log.info("teacher loaded from {}", file);
             return teacher;
         }
         Network teacher = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed());
@@ -100,7 +133,7 @@ public final class Pipeline {
             Network key = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed() + 1);
             log.info("pretraining the teacher with MoCo v2 for {} epochs", moco.epochs());
             MocoPretrainer.train(backend, teacher, key, data.train(), data.mocoViews(), moco,
-                    cfg.data().workers(), cfg.seed(), run);
+                    cfg.data().workers(), cfg.seed(), run, point.map(ResumePoint::checkpoint).orElse(null), stop);
             checkpoint(backend, run, "teacher.safetensors", teacher);
         } else {
             log.warn("the teacher is randomly initialised (no checkpoint, no pretraining epochs)");
@@ -155,6 +188,11 @@ public final class Pipeline {
     static void checkpoint(Backend backend, RunDirectory run, String name, Network net) {
         Map<String, Tensor> host = new LinkedHashMap<>();
         net.stateDict().forEach((k, t) -> host.put(k, t.device().isCuda() ? backend.download(t) : t));
+        java.util.List<String> bad = NonFiniteGuard.nonFinite(host);
+        if (!bad.isEmpty()) {
+            throw new TrainingDivergedException(name, -1, -1, "non-finite values", bad,
+                    ResumePoint.newest(run.root()).map(ResumePoint::checkpoint).orElse(null));
+        }
         Path file = run.checkpointPath(name);
         Safetensors.write(file, host);
         run.markComplete(file);

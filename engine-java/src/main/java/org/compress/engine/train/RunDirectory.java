@@ -1,5 +1,7 @@
 // A training run as a directory a person can read: config.json (the resolved configuration), metrics.jsonl
 // (one JSON object per logged step or epoch), checkpoints written atomically with a completion marker, and PNG plots.
+// A new run gets a directory of its own (created exclusively); a resumed run continues its directory. While a run
+// is live it holds a lock on .lock, so two processes never write one directory.
 package org.compress.engine.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -8,7 +10,9 @@ import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 public final class RunDirectory implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -25,16 +30,134 @@ public final class RunDirectory implements AutoCloseable {
     private final Path root;
     private final BufferedWriter metrics;
     private final List<Map<String, Object>> history = new ArrayList<>();
+    private final FileChannel lockChannel;
+    private final FileLock lock;
 
+    /** A run directory at {@code root} (created if needed; an existing one is taken over as it is). */
     public RunDirectory(Path root, Object resolvedConfig) {
+        this(root, resolvedConfig, false, null);
+    }
+
+    private RunDirectory(Path root, Object resolvedConfig, boolean resuming, Predicate<Map<String, Object>> keep) {
         this.root = root;
+        FileChannel ch = null;
         try {
             Files.createDirectories(root.resolve("checkpoints"));
-            writeAtomically(root.resolve("config.json"), JSON.writeValueAsBytes(resolvedConfig));
+            ch = FileChannel.open(root.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock l;
+            try {
+                l = ch.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                l = null;
+            }
+            if (l == null) throw new RunDirectoryInUseException(root);
+            lockChannel = ch;
+            lock = l;
+            if (resuming) {
+                removeStaleTemporaries(root);
+                recordResume(root, resolvedConfig);
+                keepHistory(root.resolve("metrics.jsonl"), keep);
+            } else {
+                writeAtomically(root.resolve("config.json"), JSON.writeValueAsBytes(resolvedConfig));
+            }
             metrics = Files.newBufferedWriter(root.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
+            closeQuietly(ch);
             throw new UncheckedIOException("cannot create run directory " + root + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(ch);
+            throw e;
+        }
+    }
+
+    /**
+     * A new run directory runsRoot/NAME, created exclusively: if another run (another process started in the same
+     * second) already took NAME, NAME-2, NAME-3, ... are tried, so two runs never share a directory.
+     */
+    public static RunDirectory create(Path runsRoot, String name, Object resolvedConfig) {
+        try {
+            Files.createDirectories(runsRoot);
+            for (int n = 1; ; n++) {
+                Path dir = runsRoot.resolve(n == 1 ? name : name + "-" + n);
+                try {
+                    Files.createDirectory(dir);
+                    return new RunDirectory(dir, resolvedConfig);
+                } catch (FileAlreadyExistsException taken) {
+                    if (n == 1000) throw new UncheckedIOException("cannot create a run directory " + runsRoot.resolve(name) + "-N", taken);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create run directory under " + runsRoot + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Continues an existing run directory: temporary files of interrupted writes are deleted, config.json gains a
+     * "resumes" entry (checkpoint and time; {@code resume} describes it), and metrics.jsonl keeps only the records
+     * {@code keep} accepts (those up to the checkpoint), so its step numbers and the plots run on without repeats.
+     */
+    public static RunDirectory resume(Path dir, Map<String, Object> resume, Predicate<Map<String, Object>> keep) {
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new IllegalArgumentException("resume: " + dir + " is not a run directory (no config.json)");
+        }
+        return new RunDirectory(dir, resume, true, keep);
+    }
+
+    /** Deletes ".NAME*.tmp" files that killed writes left in the run directory and its checkpoints/ folder. */
+    static int removeStaleTemporaries(Path root) throws IOException {
+        int removed = 0;
+        for (Path folder : List.of(root, root.resolve("checkpoints"))) {
+            if (!Files.isDirectory(folder)) continue;
+            try (var files = Files.list(folder)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    String n = f.getFileName().toString();
+                    if (n.startsWith(".") && n.endsWith(".tmp") && Files.isRegularFile(f)) {
+                        Files.delete(f);
+                        removed++;
+                    }
+                }
+            }
+        }
+        if (removed > 0) org.slf4j.LoggerFactory.getLogger(RunDirectory.class).info("removed {} stale temporary files in {}", removed, root);
+        return removed;
+    }
+
+    private static void recordResume(Path root, Object resume) throws IOException {
+        Path file = root.resolve("config.json");
+        com.fasterxml.jackson.databind.node.ObjectNode config = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(file.toFile());
+        com.fasterxml.jackson.databind.node.ArrayNode resumes = config.has("resumes") ? (com.fasterxml.jackson.databind.node.ArrayNode)
+                config.get("resumes") : config.putArray("resumes");
+        resumes.add(JSON.valueToTree(resume));
+        writeAtomically(file, JSON.writeValueAsBytes(config));
+    }
+
+    @SuppressWarnings("unchecked")
+    private void keepHistory(Path file, Predicate<Map<String, Object>> keep) throws IOException {
+        if (!Files.exists(file)) return;
+        StringBuilder kept = new StringBuilder();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) continue;
+            Map<String, Object> r;
+            try {
+                r = JSON_LINE.readValue(line, LinkedHashMap.class);
+            } catch (IOException torn) { // the last line of a killed run may be cut short
+                continue;
+            }
+            if (keep.test(r)) {
+                history.add(r);
+                kept.append(line).append('\n');
+            }
+        }
+        writeAtomically(file, kept.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch == null) return;
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // already failing; the original error is reported
         }
     }
 
@@ -84,8 +207,17 @@ public final class RunDirectory implements AutoCloseable {
     @Override public synchronized void close() {
         try {
             metrics.close();
+            lock.release();
+            lockChannel.close();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Another live process holds the run directory (a run being resumed twice at once). */
+    public static final class RunDirectoryInUseException extends org.compress.engine.EngineException {
+        RunDirectoryInUseException(Path root) {
+            super("run directory " + root + " is in use by another running process");
         }
     }
 }

@@ -18,7 +18,11 @@ final class StepLog {
     private long windowStart = System.nanoTime();
     private long windowImages;
 
-    StepLog(String stage, RunDirectory run, Logger log, int every) {
+    StepLog(String stage, RunDirectory run, Logger log, int every) { this(stage, run, log, every, 0); }
+
+    /** firstStep: the steps already taken (a resumed stage), so step numbers in metrics.jsonl continue. */
+    StepLog(String stage, RunDirectory run, Logger log, int every, long firstStep) {
+        this.step = firstStep;
         this.stage = stage;
         this.run = run;
         this.log = log;
@@ -33,7 +37,9 @@ final class StepLog {
         if (step % every != 0) return;
         double seconds = (System.nanoTime() - windowStart) / 1e9;
         double value = loss.getAsDouble();
-        if (!Double.isFinite(value)) throw new TrainingDivergedException(stage + ": loss became " + value + " at step " + step);
+        if (!Double.isFinite(value)) {
+            throw new TrainingDivergedException(stage, epoch, step, "the loss became " + value, java.util.List.of(), null);
+        }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("stage", stage);
         r.put("epoch", epoch);

@@ -30,8 +30,11 @@ final class TrainingBatches {
     static final int DEVICE_SLOTS = 3;
 
     /** The batches of {@code epoch}; close the iterator when done (it also stops prefetching). */
-    static CloseableIterator epoch(Backend backend, DataLoader loader, int epoch) {
-        DataLoader.Epoch host = loader.epoch(epoch);
+    static CloseableIterator epoch(Backend backend, DataLoader loader, int epoch) { return epoch(backend, loader, epoch, 0); }
+
+    /** The batches of {@code epoch} from {@code firstBatch} on (a resumed run); close the iterator when done. */
+    static CloseableIterator epoch(Backend backend, DataLoader loader, int epoch, int firstBatch) {
+        DataLoader.Epoch host = loader.epoch(epoch, firstBatch);
         if (!(backend instanceof CudaBackend cuda)) {
             return new CloseableIterator() {
                 @Override public boolean hasNext() { return host.hasNext(); }

@@ -120,12 +120,12 @@ class PipelineTest {
 
     @Test void badConfigurationsAreRejectedWithTheReason(@TempDir Path runs) {
         TrainConfig bad = tiny("3q", 1);
-        var e = assertThrows(IllegalArgumentException.class, () -> Pipeline.run(bad, runs));
+        var e = assertThrows(InvalidConfigurationException.class, () -> Pipeline.run(bad, runs));
         assertTrue(e.getMessage().contains("expected 2q, 2q-nomomentum or 1q, found '3q'"), e.getMessage());
         TrainConfig c = tiny("2q", 1);
         TrainConfig missing = new TrainConfig(new TrainConfig.Data("fashion-mnist", "/nonexistent", 10, 10, 1, 28), c.teacher(),
                 c.student(), c.moco(), c.compress(), c.eval(), 0, "cpu");
-        var m = assertThrows(IllegalArgumentException.class, () -> Pipeline.run(missing, runs));
+        var m = assertThrows(InvalidConfigurationException.class, () -> Pipeline.run(missing, runs));
         assertTrue(m.getMessage().contains("/nonexistent does not exist"), m.getMessage());
     }
 

@@ -66,10 +66,16 @@ public final class DataLoader implements AutoCloseable {
     }
 
     /** The batches of {@code epoch} on this rank; close the Epoch to cancel what is still in flight. */
-    public Epoch epoch(int epoch) {
+    public Epoch epoch(int epoch) { return epoch(epoch, 0); }
+
+    /**
+     * The batches of {@code epoch} from batch {@code firstBatch} on (a run resumed in the middle of an epoch): the same
+     * batches, with the same augmentations, as the full epoch's, since both depend only on (seed, epoch, sample).
+     */
+    public Epoch epoch(int epoch, int firstBatch) {
         int[] order = EpochOrder.indices(dataset.size(), config.seed(), epoch, config.shuffle(), config.rank(),
                 config.worldSize(), config.dropLast());
-        return new Epoch(epoch, order);
+        return new Epoch(epoch, order, firstBatch);
     }
 
     public final class Epoch implements Iterator<Batch>, AutoCloseable {
@@ -80,11 +86,15 @@ public final class DataLoader implements AutoCloseable {
         private int submitted, taken;
         private long lastLog = System.nanoTime();
 
-        private Epoch(int epoch, int[] order) {
+        private Epoch(int epoch, int[] order, int firstBatch) {
             this.epoch = epoch;
             this.order = order;
             this.batches = config.dropLast() ? order.length / config.batchSize()
                     : (order.length + config.batchSize() - 1) / config.batchSize();
+            if (firstBatch < 0 || firstBatch > batches) {
+                throw new IllegalArgumentException("epoch " + epoch + " has " + batches + " batches; cannot start at batch " + firstBatch);
+            }
+            submitted = taken = firstBatch;
             stats.started();
             while (submitted < batches && inFlight.size() < config.prefetch()) submitNext();
         }
