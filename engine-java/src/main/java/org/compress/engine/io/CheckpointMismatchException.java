@@ -7,8 +7,8 @@ import java.util.List;
 
 public class CheckpointMismatchException extends CheckpointException {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CheckpointMismatchException.class);
-    /** Characters after which no further example is added to the message. */
-    static final int MESSAGE_BUDGET = 200;
+    /** The message's length limit; examples are shortened or left out to stay within it. */
+    static final int MESSAGE_LIMIT = 300;
 
     private final List<String> missing;
     private final List<String> unexpected;
@@ -40,23 +40,25 @@ public class CheckpointMismatchException extends CheckpointException {
         return b.toString();
     }
 
-    /** One line of at most about 300 characters: the counts and one example of each kind. */
+    /** One line of at most about 300 characters (as long as the source's name allows): the counts and one example of each kind. */
     private static String message(String source, List<String> missing, List<String> unexpected, List<String> misshaped) {
         StringBuilder b = new StringBuilder(source).append(" does not match the model (strict loading): ")
                 .append(missing.size()).append(" missing, ").append(unexpected.size()).append(" unexpected, ")
                 .append(misshaped.size()).append(" with the wrong shape");
-        example(b, "missing", missing);
-        example(b, "unexpected", unexpected);
-        example(b, "wrong shape", misshaped);
-        return b.append(" (full lists in the log)").toString();
+        String tail = " (full lists in the log)";
+        example(b, "missing", missing, tail.length());
+        example(b, "unexpected", unexpected, tail.length());
+        example(b, "wrong shape", misshaped, tail.length());
+        return b.append(tail).toString();
     }
 
-    private static void example(StringBuilder b, String kind, List<String> items) {
-        if (items.isEmpty() || b.length() > MESSAGE_BUDGET) return;
+    private static void example(StringBuilder b, String kind, List<String> items, int reserved) {
+        if (items.isEmpty()) return;
+        String prefix = "; " + kind + ": ", more = items.size() > 1 ? ", ..." : "";
+        int room = MESSAGE_LIMIT - reserved - b.length() - prefix.length() - more.length();
+        if (room < 12) return;
         String first = items.get(0);
-        if (first.length() > 120) first = first.substring(0, 117) + "...";
-        b.append("; ").append(kind).append(": ").append(first);
-        if (items.size() > 1) b.append(", ...");
+        b.append(prefix).append(first.length() > room ? first.substring(0, room - 3) + "..." : first).append(more);
     }
 
     private static void section(StringBuilder b, String title, List<String> items) {

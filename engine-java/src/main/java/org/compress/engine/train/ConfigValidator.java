@@ -201,12 +201,14 @@ public final class ConfigValidator {
         }
         List<String> differ = new ArrayList<>();
         for (String k : new java.util.TreeSet<>(union(was.keySet(), now.keySet()))) {
-            String top = k.contains("[") ? k.substring(0, k.indexOf('[')) : k;
-            if (MAY_CHANGE_ON_RESUME.contains(top) || MAY_CHANGE_ON_RESUME.contains(k.split("\\.")[0])) continue;
-            if (!java.util.Objects.equals(was.get(k), now.get(k))) differ.add(k + " (run: " + was.get(k) + ", now: " + now.get(k) + ")");
+            if (MAY_CHANGE_ON_RESUME.contains(k) || MAY_CHANGE_ON_RESUME.contains(k.split("\\.")[0])) continue;
+            if (!java.util.Objects.equals(was.get(k), now.get(k))) {
+                differ.add(k);
+                log.error("--resume: {} was {} in the run, is {} now", k, was.get(k), now.get(k));
+            }
         }
         if (!differ.isEmpty()) {
-            problems.add("--resume " + p.runDirectory() + ": the run was started with other settings: " + String.join(", ", differ)
+            problems.add("--resume " + p.runDirectory() + ": settings differ from the run's (values in the log): " + String.join(", ", differ)
                     + "; resume with the run's own options");
         }
         if (!p.isMoco() && cfg.teacher().checkpoint() == null && cfg.moco().epochs() > 0

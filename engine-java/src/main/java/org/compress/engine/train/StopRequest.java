@@ -2,7 +2,7 @@
 // complete checkpoint and throw TrainingInterruptedException. Set from a signal handler: only a volatile write.
 package org.compress.engine.train;
 
-public final class StopRequest {
+public class StopRequest {
     private volatile String reason;
 
     /** Asks the running trainer to stop after its current step; reason e.g. "SIGINT". The first reason is kept. */
@@ -10,6 +10,7 @@ public final class StopRequest {
         if (reason == null) reason = why;
     }
 
+    /** Whether to stop now; polled once after every training step (a subclass may decide, e.g. by a step budget). */
     public boolean requested() { return reason != null; }
 
     /** The first reason given, or null. */

@@ -1,0 +1,190 @@
+// `compress train` never leaves a lie behind: a diverging run (a huge learning rate, a tiny temperature) stops
+// with the epoch, step, tensors and last good checkpoint and writes no non-finite checkpoint; a damaged or
+// non-finite checkpoint is refused on resume; a resume with other settings lists the settings that differ; two
+// runs started at once never share a directory.
+package org.compress.engine.cli;
+
+import static org.compress.engine.cli.TrainValidationCliTest.run;
+import static org.compress.engine.cli.TrainValidationCliTest.tiny;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.compress.engine.backend.HostData;
+import org.compress.engine.io.Safetensors;
+import org.compress.engine.tensor.Tensor;
+import org.compress.engine.train.RunDirectory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainRunCliTest {
+    @TempDir Path dir;
+
+    private static TrainValidationCliTest.Result train(List<String> args) { return run(args.toArray(String[]::new)); }
+
+    private static Path onlyRunDirectory(Path out) throws Exception {
+        try (var s = Files.list(out)) {
+            List<Path> dirs = s.filter(Files::isDirectory).toList();
+            assertEquals(1, dirs.size(), "one run directory: " + dirs);
+            return dirs.get(0);
+        }
+    }
+
+    /** Every checkpoint with a completion marker holds only finite values. */
+    private static void completeCheckpointsAreFinite(Path run) throws Exception {
+        try (var s = Files.list(run.resolve("checkpoints"))) {
+            for (Path f : s.filter(f -> f.toString().endsWith(".safetensors") && RunDirectory.isComplete(f)).toList()) {
+                Safetensors.read(f).forEach((k, t) -> {
+                    if (!t.dtype().isFloating()) return;
+                    for (float v : HostData.toFloats(t)) assertTrue(Float.isFinite(v), f.getFileName() + " is marked complete but " + k + " holds " + v);
+                });
+            }
+        }
+    }
+
+    @Test void divergingRunsStopNamingEpochStepTensorsAndTheLastGoodCheckpoint() throws Exception {
+        // a huge learning rate: the weights blow up within the first epoch
+        Path outLr = dir.resolve("lr");
+        var lr = train(tiny(outLr, "--lr", "1e6", "--epochs", "3"));
+        assertEquals(1, lr.rc(), lr.all());
+        String m = lr.err().strip();
+        assertTrue(m.matches("error: compress-2q diverged at epoch \\d+, step \\d+: .*; last good checkpoint: .*; try a lower --lr, a higher"
+                + " --tau, or --bank-dtype F32 if BF16 banks overflowed"), m);
+        Path runLr = onlyRunDirectory(outLr);
+        completeCheckpointsAreFinite(runLr);
+        assertFalse(Files.exists(runLr.resolve("summary.json")));
+
+        // a tiny temperature: the loss stays finite (ln K) while the weights become NaN; caught before the epoch's checkpoint
+        Path outTau = dir.resolve("tau");
+        var tau = train(tiny(outTau, "--tau", "1e-30", "--epochs", "3"));
+        assertEquals(1, tau.rc(), tau.all());
+        String t = tau.err().strip();
+        assertTrue(t.contains("compress-2q diverged at epoch 0, step 4: non-finite values in ") && t.contains("last good checkpoint: none"), t);
+        assertTrue(t.matches(".*non-finite values in \\d+ tensors \\(student\\..*"), "names the tensors: " + t);
+        Path runTau = onlyRunDirectory(outTau);
+        completeCheckpointsAreFinite(runTau);
+        assertFalse(Files.exists(runTau.resolve("checkpoints/compress-epoch-0.safetensors")), "no checkpoint of the diverged epoch");
+    }
+
+    @Test void resumeRefusesDamagedNonFiniteIncompleteAndMismatchedCheckpoints() throws Exception {
+        Path out = dir.resolve("runs");
+        List<String> args = tiny(out, "--epochs", "2");
+        var first = train(args);
+        assertEquals(0, first.rc(), first.all());
+        Path run = onlyRunDirectory(out);
+        Path epoch0 = run.resolve("checkpoints/compress-epoch-0.safetensors");
+
+        // other settings: each differing key is named
+        List<String> other = new ArrayList<>(args);
+        set(other, "--batch-size", "16");
+        set(other, "--seed", "3");
+        set(other, "--method", "1q");
+        other.addAll(List.of("--resume", epoch0.toString()));
+        String differ = refusedResume(other);
+        for (String key : new String[] {"compress.batchSize", "moco.batchSize", "seed", "compress.method"}) {
+            assertTrue(differ.contains(key), key + " listed: " + differ);
+        }
+        List<String> other2 = new ArrayList<>(args);
+        set(other2, "--train-images", "96");
+        set(other2, "--student-width", "8");
+        set(other2, "--queue", "32");
+        other2.addAll(List.of("--resume", run.toString()));
+        String differ2 = refusedResume(other2);
+        for (String key : new String[] {"data.trainSubset", "student.baseWidth", "compress.queueSize", "moco.queueSize"}) {
+            assertTrue(differ2.contains(key), key + " listed: " + differ2);
+        }
+
+        // bytes flipped inside a tensor, completion marker present
+        Map<String, Tensor> state = Safetensors.read(epoch0);
+        byte[] bytes = Files.readAllBytes(epoch0);
+        bytes[bytes.length - 8] ^= (byte) 0xff;
+        Path flipped = copyCheckpoint(run, "compress-epoch-7.safetensors", bytes);
+        assertTrue(refusedResume(withResume(args, flipped)).contains("is damaged: its bytes have checksum"));
+
+        // NaN written with a valid checksum (e.g. by an older engine): refused as non-finite
+        Map<String, Tensor> nan = new LinkedHashMap<>(state);
+        Tensor w = nan.get("student.conv1.weight");
+        w.cpuStorage().f32()[0] = Float.NaN;
+        Path nanFile = run.resolve("checkpoints/compress-epoch-8.safetensors");
+        Safetensors.write(nanFile, nan);
+        Files.write(nanFile.resolveSibling(nanFile.getFileName() + ".done"), new byte[0]);
+        String nanMessage = refusedResume(withResume(args, nanFile));
+        assertTrue(nanMessage.contains(nanFile + " holds non-finite values in 1 tensors (student.conv1.weight)"), nanMessage);
+
+        // a checkpoint without a tensor the student needs: one line naming the file and the key, not a NullPointerException
+        Map<String, Tensor> lacking = new LinkedHashMap<>(Safetensors.read(epoch0));
+        lacking.remove("student.layer1.0.conv1.weight");
+        Path lackingFile = run.resolve("checkpoints/compress-epoch-9.safetensors");
+        Safetensors.write(lackingFile, lacking);
+        Files.write(lackingFile.resolveSibling(lackingFile.getFileName() + ".done"), new byte[0]);
+        var r = train(withResume(args, lackingFile));
+        assertEquals(1, r.rc(), r.all());
+        String line = r.err().strip();
+        assertTrue(!line.contains("\n") && line.length() <= 320, line);
+        assertTrue(line.contains(lackingFile + " (student.*) does not match the model (strict loading): 1 missing")
+                && line.contains("missing: layer1.0.conv1.weight"), line);
+        // without a completion marker
+        Files.delete(lackingFile.resolveSibling(lackingFile.getFileName() + ".done"));
+        assertTrue(refusedResume(withResume(args, lackingFile)).contains("has no .done marker"));
+    }
+
+    private static Path copyCheckpoint(Path run, String name, byte[] bytes) throws Exception {
+        Path f = Files.write(run.resolve("checkpoints").resolve(name), bytes);
+        Files.write(f.resolveSibling(name + ".done"), new byte[0]);
+        return f;
+    }
+
+    private static List<String> withResume(List<String> args, Path checkpoint) {
+        List<String> a = new ArrayList<>(args);
+        a.addAll(List.of("--resume", checkpoint.toString()));
+        return a;
+    }
+
+    private static void set(List<String> args, String option, String value) {
+        int at = args.indexOf(option);
+        if (at < 0) args.addAll(List.of(option, value));
+        else args.set(at + 1, value);
+    }
+
+    private static String refusedResume(List<String> args) {
+        var r = train(args);
+        assertEquals(1, r.rc(), r.all());
+        String line = r.err().strip();
+        assertTrue(line.startsWith("error: ") && !line.contains("\n") && line.length() <= 320, "one short line: " + line);
+        return line;
+    }
+
+    @Test void twoRunsStartedTogetherNeverShareADirectory() throws Exception {
+        Path out = dir.resolve("together");
+        List<String> args = tiny(out, "--epochs", "0");
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<TrainValidationCliTest.Result>> runs = new ArrayList<>();
+            for (int i = 0; i < 2; i++) runs.add(pool.submit((Callable<TrainValidationCliTest.Result>) () -> train(args)));
+            for (var f : runs) assertEquals(0, f.get().rc(), f.get().all());
+        } finally {
+            pool.shutdown();
+        }
+        List<Path> dirs;
+        try (var s = Files.list(out)) {
+            dirs = s.filter(Files::isDirectory).sorted().toList();
+        }
+        assertEquals(2, dirs.size(), "two runs, two directories: " + dirs);
+        assertNotEquals(dirs.get(0), dirs.get(1));
+        for (Path d : dirs) {
+            long evals = Files.readAllLines(d.resolve("metrics.jsonl")).stream().filter(l -> l.contains("\"stage\":\"eval\"")).count();
+            assertEquals(6, evals, d + ": its own 3 representations x 2 k, nothing interleaved from the other run");
+        }
+    }
+}
