@@ -1,0 +1,84 @@
+// SIGTERM and SIGINT during `compress train` (a real JVM, signalled by kill): the step in progress finishes, a
+// complete checkpoint is written, the resume command is printed, and the exit code is 143 / 130; the printed
+// command then finishes the run in the same directory.
+package org.compress.engine.cli;
+
+import static org.compress.engine.cli.TrainValidationCliTest.run;
+import static org.compress.engine.cli.TrainValidationCliTest.tiny;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.compress.engine.train.RunDirectory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainSignalsTest {
+    @TempDir Path dir;
+
+    @Test void sigtermAndSigintCheckpointPrintTheResumeCommandAndExit143And130() throws Exception {
+        String resumeLine = null;
+        for (String signal : new String[] {"TERM", "INT"}) {
+            Path out = dir.resolve(signal);
+            // 512 images in batches of 32: 16 steps per epoch, so the signal lands inside the first epoch
+            List<String> args = tiny(out, "--train-images", "512", "--epochs", "2");
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), "-Xmx2g", CompressCli.class.getName()));
+            command.addAll(args);
+            Path log = dir.resolve(signal + ".out"), err = dir.resolve(signal + ".err");
+            Process p = new ProcessBuilder(command).redirectOutput(log.toFile()).redirectError(err.toFile()).start();
+            try {
+                Path run = awaitFirstStep(out, p);
+                long sent = System.nanoTime();
+                assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor());
+                assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the run stops after its current step");
+                String stderr = Files.readString(err);
+                assertEquals(signal.equals("TERM") ? 143 : 130, p.exitValue(), stderr + Files.readString(log));
+                assertTrue(stderr.contains("SIG" + signal + ": finishing the current step and writing a checkpoint"), stderr);
+                String checkpoint = stderr.lines().filter(l -> l.startsWith("stopped on SIG" + signal + "; checkpoint: ")).findFirst()
+                        .orElseThrow(() -> new AssertionError(stderr)).substring(("stopped on SIG" + signal + "; checkpoint: ").length());
+                assertTrue(Path.of(checkpoint).getFileName().toString().matches("compress-epoch-0-batch-\\d+\\.safetensors"), checkpoint);
+                assertTrue(RunDirectory.isComplete(Path.of(checkpoint)), checkpoint + " is complete");
+                assertEquals(run, Path.of(checkpoint).getParent().getParent());
+                String resume = stderr.lines().filter(l -> l.startsWith("resume with: bin/compress train ")).findFirst()
+                        .orElseThrow(() -> new AssertionError(stderr));
+                assertTrue(resume.endsWith(" --resume " + run), resume);
+                System.out.printf("SIG%s: stopped %.1f s after the signal%n", signal, (System.nanoTime() - sent) / 1e9);
+                if (signal.equals("TERM")) resumeLine = resume;
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+        // the printed command, as a user would paste it, finishes the run in its own directory
+        String[] resumeArgs = resumeLine.substring("resume with: bin/compress ".length()).split(" ");
+        var r = run(resumeArgs);
+        assertEquals(0, r.rc(), r.all());
+        Path run = Path.of(resumeArgs[resumeArgs.length - 1]);
+        assertTrue(Files.exists(run.resolve("summary.json")) && RunDirectory.isComplete(run.resolve("checkpoints/compress-epoch-1.safetensors")));
+        assertTrue(r.out().contains("run directory: " + run), r.out());
+    }
+
+    /** Waits until the run's metrics.jsonl has a CompRess step; returns the run directory. */
+    private static Path awaitFirstStep(Path out, Process p) throws Exception {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            assertTrue(p.isAlive(), "the run ended before its first step (exit " + (p.isAlive() ? "-" : p.exitValue()) + ")");
+            if (Files.isDirectory(out)) {
+                try (var s = Files.list(out)) {
+                    Optional<Path> run = s.filter(d -> Files.exists(d.resolve("metrics.jsonl"))).findFirst();
+                    if (run.isPresent() && Files.readString(run.get().resolve("metrics.jsonl")).contains("\"stage\":\"compress-2q\"")) {
+                        return run.get();
+                    }
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no CompRess step within 120 s under " + out + " " + Arrays.toString(out.toFile().list()));
+    }
+}
