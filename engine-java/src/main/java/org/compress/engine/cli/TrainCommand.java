@@ -100,7 +100,7 @@ final class TrainCommand implements Callable<Integer> {
                 i++;
                 continue;
             }
-            if (a.startsWith("--resume=") || a.equals("train")) continue;
+            if (a.startsWith("--resume=") || (i == 0 && a.equals("train"))) continue;
             args.add(a.contains(" ") ? "'" + a + "'" : a);
         }
         args.add("--resume");
