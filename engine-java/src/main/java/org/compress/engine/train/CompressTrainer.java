@@ -142,7 +142,11 @@ public final class CompressTrainer {
                                 if (method == Method.TWO_QUEUES) studentBank.enqueue(loss.normalize(keys));
                                 else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(r.studentNormalized());
                                 guard.observe(r.lossMean(), epoch, steps.steps() + 1);
-                                steps.step(epoch, b.size(), lr, () -> backend.toFloatArray(r.lossMean())[0]);
+                                int e = epoch;
+                                steps.step(epoch, b.size(), lr, () -> { // a logged step reads the loss anyway: read the guard too
+                                    guard.check(e, steps.steps());
+                                    return backend.toFloatArray(r.lossMean())[0];
+                                });
                             }
                             if (stop.requested() && i < perEpoch) {
                                 Path file = TrainerCheckpoint.save(backend, run, "compress", epoch, i, state, guard);

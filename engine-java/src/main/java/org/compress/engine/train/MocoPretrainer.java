@@ -75,7 +75,11 @@ public final class MocoPretrainer {
                                 sgd.step((float) lr);
                                 bank.enqueue(r.keysNormalized());
                                 guard.observe(r.lossMean(), epoch, steps.steps() + 1);
-                                steps.step(epoch, b.size(), lr, () -> backend.toFloatArray(r.lossMean())[0]);
+                                int e = epoch;
+                                steps.step(epoch, b.size(), lr, () -> { // a logged step reads the loss anyway: read the guard too
+                                    guard.check(e, steps.steps());
+                                    return backend.toFloatArray(r.lossMean())[0];
+                                });
                             }
                             if (stop.requested() && i < perEpoch) {
                                 Path file = TrainerCheckpoint.save(backend, run, "moco", epoch, i, state, guard);
