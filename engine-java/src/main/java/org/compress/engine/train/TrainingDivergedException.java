@@ -26,7 +26,8 @@ public class TrainingDivergedException extends EngineException {
     }
 
     /**
-     * what: e.g. "loss NaN" or "non-finite tensors"; tensors: the names of the non-finite ones (may be empty);
+     * stage: e.g. "compress-2q", or the file about to be written; epoch -1: not inside a training loop (then step is
+     * not shown either). what: e.g. "the loss became NaN" or "non-finite values"; tensors: the names of the non-finite ones (may be empty);
      * lastGood: the newest complete checkpoint of the run, or null.
      */
     public TrainingDivergedException(String stage, int epoch, long step, String what, List<String> tensors, Path lastGood) {
@@ -39,8 +40,9 @@ public class TrainingDivergedException extends EngineException {
     }
 
     private static String message(String stage, int epoch, long step, String what, List<String> tensors, Path lastGood) {
-        StringBuilder b = new StringBuilder(stage).append(" diverged at epoch ").append(epoch).append(", step ").append(step)
-                .append(": ").append(what);
+        StringBuilder b = new StringBuilder(stage).append(" diverged");
+        if (epoch >= 0) b.append(" at epoch ").append(epoch).append(", step ").append(step);
+        b.append(": ").append(what);
         if (!tensors.isEmpty()) {
             b.append(" in ").append(tensors.size()).append(" tensor").append(tensors.size() == 1 ? "" : "s").append(" (")
                     .append(String.join(", ", tensors.subList(0, Math.min(3, tensors.size()))))
