@@ -173,6 +173,24 @@ class TrainValidationCliTest {
         assertEquals(2, accuracies.size());
     }
 
+    @Test void aLegacyFormatMocoTeacherWorksAtTheCommandLineLikeItsSafetensorsTwin() {
+        // a pre-1.6 torch.save MoCo checkpoint (how MoCo v2's published weights are stored) and the same trunk as safetensors
+        String legacy = teacherLine(Fixtures.path("legacy_teacher.pth.tar").toString(), "moco");
+        String twin = teacherLine(Fixtures.path("legacy_teacher_expected.safetensors").toString(), "torchvision");
+        assertEquals(twin, legacy, "the legacy file loads to exactly the weights of its safetensors twin");
+        String arch = refused("--teacher-checkpoint", Fixtures.path("legacy_teacher.pth.tar").toString(), "--teacher-preset", "moco",
+                "--teacher-arch", "resnet34");
+        assertTrue(arch.contains("was saved for architecture 'resnet18' but is being loaded into 'resnet34'"), arch);
+    }
+
+    /** The k-NN line of the teacher after a run with this teacher checkpoint and no CompRess epochs. */
+    private String teacherLine(String checkpoint, String preset) {
+        Result r = run(tiny(dir.resolve("runs-teacher"), "--teacher-checkpoint", checkpoint, "--teacher-preset", preset, "--epochs", "0")
+                .toArray(String[]::new));
+        assertEquals(0, r.rc(), checkpoint + ": " + r.all());
+        return r.out().lines().filter(l -> l.strip().startsWith("teacher")).findFirst().orElseThrow();
+    }
+
     static Map<String, Tensor> teacherState(int width) {
         TrainConfig.Model m = new TrainConfig.Model("resnet18", width, true, null, "torchvision");
         try (CpuBackend cpu = new CpuBackend()) {
