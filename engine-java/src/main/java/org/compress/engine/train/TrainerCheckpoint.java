@@ -42,11 +42,6 @@ final class TrainerCheckpoint {
         return new State(nets, sgd, banks);
     }
 
-    static Path save(Backend backend, RunDirectory run, int epoch, Network student, Network key, Sgd sgd, MemoryBank teacherBank,
-                     MemoryBank studentBank) {
-        return save(backend, run, "compress", epoch, -1, compress(student, key, sgd, teacherBank, studentBank), null);
-    }
-
     /**
      * Writes the state after {@code batchesDone} batches of {@code epoch} (-1: the whole epoch) as
      * checkpoints/STAGE-epoch-E[-batch-B].safetensors. With a guard, the state is checked to be finite first and
@@ -66,12 +61,6 @@ final class TrainerCheckpoint {
         run.markComplete(file);
         if (guard != null) guard.checkpointed(file);
         return file;
-    }
-
-    /** Restores the state into the given objects (checked before anything is written); returns the epoch finished. */
-    static int restore(Path file, Network student, Network key, Sgd sgd, MemoryBank teacherBank, MemoryBank studentBank) {
-        Position p = restore(file, compress(student, key, sgd, teacherBank, studentBank));
-        return p.epoch() - 1;
     }
 
     /** Restores {@code state} from a complete checkpoint, checking everything first; returns where to continue. */
