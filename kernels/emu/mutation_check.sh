@@ -22,6 +22,9 @@ off-by-one in the K-tail mask|loss_fused.cu|            const bool valid = !MASK
 ring-buffer wrap error in the bank enqueue|loss_rows.cu|        const int64_t row = ((int64_t)start + i) % k;|        const int64_t row = ((int64_t)start + i) % (k + 1);
 missing b < B guard on the partials|loss_fused.cu|        if (row >= a.b) continue;|
 wrong merge order (partials against other splits' weights)|loss_fused.cu|            const int64_t off = ((int64_t)s * B + i) * m.ds + c;|            const int64_t off = ((int64_t)(S - 1 - s) * B + i) * m.ds + c;
+normalize's block-sum barrier removed|normalize.cu|    if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = v;\n    __syncthreads();|    if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = v;
+SGD dampening applied as momentum|optimizer.cu|__fmul_rn(keep, d)|__fmul_rn(momentum, d)
+adaptive pool bin end off by one|adaptive_pool.cu|((int64_t)(o + 1) * in + out - 1) / out)|((int64_t)(o + 1) * in + out - 2) / out)
 EOF
 )
 
@@ -30,14 +33,16 @@ plant() {   # plant INDEX: copy kernels/, apply mutant INDEX, build, run; prints
     line="$(printf '%s\n' "$mutants" | sed -n "${idx}p")"
     IFS='|' read -r name file from to <<<"$(printf '%s' "$line" | sed 's/\\|/\x01/g')"
     from="${from//$'\x01'/|}"
+    from="${from//\\n/$'\n'}"
     to="${to//$'\x01'/|}"
+    to="${to//\\n/$'\n'}"
     dir="$work/m$idx"
     rm -rf "$dir"
     mkdir -p "$dir/src" "$dir/build"
     cp "$kernels"/*.cu "$kernels"/*.cuh "$dir/src/"
     cp -r "$kernels/dev" "$dir/src/dev"
     cp "$work/base/build/"*.o "$dir/build/"   # newer than the copied sources: only the mutated file recompiles
-    FROM="$from" TO="$to" /usr/bin/env python3 - "$dir/src/$file" <<'PY'
+    if ! FROM="$from" TO="$to" python3 - "$dir/src/$file" 2>"$dir/log" <<'PY'
 import os, sys
 p = sys.argv[1]
 s = open(p).read()
@@ -46,13 +51,25 @@ if n != 1:
     sys.exit(f"mutation text occurs {n} times in {p}, expected once: {os.environ['FROM']!r}")
 open(p, "w").write(s.replace(os.environ["FROM"], os.environ["TO"]))
 PY
+    then
+        echo "NOT PLANTED $name: $(cat "$dir/log")"
+        return
+    fi
     log="$dir/log"
-    if ! make -s -C "$here" SRC="$dir/src" BUILD="$dir/build" "$dir/build/loss_emu_test" >"$log" 2>&1; then
+    local target=kernels_emu_test
+    case "$file" in loss_*) target=loss_emu_test ;; esac
+    if ! make -s -C "$here" SRC="$dir/src" BUILD="$dir/build" "$dir/build/$target" >"$log" 2>&1; then
         echo "NOT BUILT  $name (see $log)"
         return
     fi
     # The quick cases first; the full set only if they miss it.
-    if "$dir/build/loss_emu_test" --sms 3 --quick >>"$log" 2>&1 && "$dir/build/loss_emu_test" --sms 132 >>"$log" 2>&1; then
+    local ok=0
+    if [ "$target" = loss_emu_test ]; then
+        "$dir/build/loss_emu_test" --sms 3 --quick >>"$log" 2>&1 && "$dir/build/loss_emu_test" --sms 132 >>"$log" 2>&1 && ok=1
+    else
+        "$dir/build/kernels_emu_test" >>"$log" 2>&1 && ok=1
+    fi
+    if [ "$ok" = 1 ]; then
         echo "MISSED     $name"
     else
         why="$(grep -m1 -E '^FAIL|^emu:' "$log" | cut -c1-150)"
@@ -61,7 +78,7 @@ PY
 }
 # The unmutated objects, built once.
 mkdir -p "$work/base/build"
-make -s -C "$here" SRC="$kernels" BUILD="$work/base/build" "$work/base/build/loss_emu_test"
+make -s -C "$here" SRC="$kernels" BUILD="$work/base/build" "$work/base/build/loss_emu_test" "$work/base/build/kernels_emu_test"
 export -f plant
 export mutants here kernels work
 
