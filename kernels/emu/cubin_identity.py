@@ -121,7 +121,8 @@ def sections(path):
     for h in hdrs:
         name = names[h[0]:names.index(b"\0", h[0])].decode()
         if name.startswith(".text."):
-            out[name] = data[h[4]:h[4] + h[5]]
+            # Anonymous namespaces are mangled with a hash of the source path, which differs between the trees.
+            out[re.sub(r"_GLOBAL__N__[0-9a-f]+_", "_GLOBAL__N_", name)] = data[h[4]:h[4] + h[5]]
     return out
 
 

@@ -3,7 +3,8 @@
 // semantics: every CUDA thread is a fiber with its own stack; __syncthreads is a block barrier; warp collectives
 // (shuffles, votes, ldmatrix, mma.sync) wait for every lane of their mask; cp.async lands at its wait_group;
 // shared memory is poisoned and bounds-checked; global memory comes from guarded allocations (cudaMalloc here).
-// A violation stops the process with the kernel, block, thread and address. See kernels/emu/README.md.
+// A violation stops the process with the kernel, block, thread and address. README.md, "Testing", says what this
+// execution catches and what only a GPU can.
 #pragma once
 #ifndef COMPRESS_EMU
 #define COMPRESS_EMU 1

@@ -85,6 +85,14 @@ class KernelEmulationTest {
                 "unexpected summary: " + summary);
     }
 
+    @Test void theEmulatorStopsBrokenKernelsAndMatchesThePtxSemantics() throws IOException, InterruptedException {
+        Result r = run(List.of(build.resolve("emu_selftest").toString()), 120);
+        String summary = r.output().lines().filter(l -> l.startsWith("emulator self-test")).findFirst().orElse("(no summary line)");
+        System.out.println(summary);
+        assertEquals(0, r.rc(), "emulator self-test failed:\n" + r.output());
+        assertTrue(summary.matches("emulator self-test: [1-9][0-9]* checks, 0 failures"), "unexpected summary: " + summary);
+    }
+
     @Test void lossKernelsMatchTheReferenceUnderEveryScheduleOnSevenSms() throws IOException, InterruptedException {
         assertPasses(run(List.of(build.resolve("loss_emu_test").toString(), "--sms", "7", "--quick"), 600), "loss kernels on 7 SMs");
     }
