@@ -293,6 +293,9 @@ void complete(Fiber* const* lane, unsigned mask) {
     for (int l = 0; l < 32; ++l)
         if ((mask >> l) & 1u && lane[l]) { f0 = lane[l]; break; }
     const int op = f0->op, kind = f0->kind;
+    if (op >= kLdmatrix)
+        for (int l = 0; l < 32; ++l)
+            if (!lane[l]) violation("%s needs a full warp; lane %d does not exist", op_name(op, kind), l);
     if (op == kShfl) {
         for (int l = 0; l < 32; ++l) {
             Fiber* f = lane[l];
@@ -696,6 +699,11 @@ void enqueue(const Launch& l, LaunchBody* b) {
         return;
     }
     queues[l.stream].emplace_back(l, b);
+#ifdef EMU_IMMEDIATE_LAUNCH
+    // The JNI library: Java cannot synchronise an emulated stream, so each launch runs when it is enqueued
+    // (still in stream order).
+    drain(l.stream);
+#endif
 }
 
 cudaError_t func_set_attribute(const char* kernel, cudaFuncAttribute attr, int value) {
