@@ -151,7 +151,22 @@ void fiber_main(Fiber* f);
     _exit(3);
 }
 
-void on_fault(int sig, siginfo_t* info, void*) {
+struct sigaction previous_segv, previous_bus;
+thread_local bool running_kernel = false;   // this thread is executing a grid
+
+void on_fault(int sig, siginfo_t* info, void* uc) {
+    if (!running_kernel) {   // not ours (e.g. the JVM's own SIGSEGV use when loaded by Java): pass it on
+        const struct sigaction& prev = sig == SIGSEGV ? previous_segv : previous_bus;
+        if (prev.sa_flags & SA_SIGINFO) {
+            prev.sa_sigaction(sig, info, uc);
+        } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
+            prev.sa_handler(sig);
+        } else {
+            signal(sig, SIG_DFL);
+            raise(sig);
+        }
+        return;
+    }
     char buf[512];
     int n = std::snprintf(buf, sizeof buf, "emu: kernel %s block (%u,%u,%u) thread (%u,%u,%u): %s at address %p "
                           "(outside every allocation, or past the end of shared memory or a fiber's stack)\n",
@@ -163,19 +178,28 @@ void on_fault(int sig, siginfo_t* info, void*) {
 }
 
 void install_fault_handler() {
+#ifdef EMU_IMMEDIATE_LAUNCH
+    // Inside a JVM the signal handlers belong to the JVM (it uses SIGSEGV itself): a fault in a kernel then ends
+    // in the JVM's crash report (hs_err, with the address) instead of this emulator's message.
+    return;
+#endif
+    // A fault on a fiber's guard page needs another stack to report from: one per thread that runs kernels.
+    static thread_local std::vector<unsigned char> alt;
+    if (alt.empty()) {
+        alt.resize(1 << 16);
+        stack_t ss{};
+        ss.ss_sp = alt.data();
+        ss.ss_size = alt.size();
+        sigaltstack(&ss, nullptr);
+    }
     static bool done = false;
     if (done) return;
     done = true;
-    static std::vector<unsigned char> alt(1 << 16);
-    stack_t ss{};
-    ss.ss_sp = alt.data();
-    ss.ss_size = alt.size();
-    sigaltstack(&ss, nullptr);
     struct sigaction sa{};
     sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigaction(SIGSEGV, &sa, nullptr);
-    sigaction(SIGBUS, &sa, nullptr);
+    sigaction(SIGSEGV, &sa, &previous_segv);
+    sigaction(SIGBUS, &sa, &previous_bus);
 }
 
 bool in_range(uintptr_t a, size_t n, const unsigned char* base, size_t bytes) {
@@ -538,12 +562,14 @@ void run_grid(const Launch& l, LaunchBody* b) {
     prepare_dynamic_smem(l.smem);
     body = b;
     std::mt19937_64 rng(dev.seed);
+    running_kernel = true;
     for (unsigned z = 0; z < l.grid.z; ++z)
         for (unsigned y = 0; y < l.grid.y; ++y)
             for (unsigned x = 0; x < l.grid.x; ++x) {
                 ctx.block_idx = uint3{x, y, z};
                 run_block(nthreads, rng);
             }
+    running_kernel = false;
     body = nullptr;
     ctx.kernel = "";
     ++dev.launches;

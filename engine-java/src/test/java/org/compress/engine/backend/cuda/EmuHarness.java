@@ -100,6 +100,17 @@ public final class EmuHarness {
         }
     }
 
+    /** NnKernels.addActivationForwardF32 (act code = Activation.ordinal()) then activationBackwardF32: {y, dx}. */
+    public static float[][] addActivation(float[] a, float[] b, float[] dy, int act) {
+        try (Arena m = new Arena()) {
+            int n = a.length;
+            ByteBuffer ab = m.floats(a), bb = m.floats(b), y = m.bytes(4L * n), g = m.floats(dy), dx = m.bytes(4L * n);
+            check(NnKernels.addActivationForwardF32(address(ab), address(bb), address(y), n, act, 0L), "addActivationForwardF32");
+            check(NnKernels.activationBackwardF32(address(y), address(g), address(dx), n, act, 0L), "activationBackwardF32");
+            return new float[][] {read(y, n), read(dx, n)};
+        }
+    }
+
     /** NativeKernels.l2NormalizeRowsF32 then its backward: returns {y, norms, dx}. */
     public static float[][] l2Normalize(float[] x, float[] dy, int rows, int cols, float eps) {
         try (Arena a = new Arena()) {

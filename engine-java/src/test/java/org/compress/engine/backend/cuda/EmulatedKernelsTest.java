@@ -1,6 +1,7 @@
 // The engine's JNI entry points on the emulated device: libcompress_native_emu.so (built here by kernels/emu/Makefile
-// with g++ from the unchanged kernels/ and engine-native/src/) runs LossKernels and NativeKernels on host memory,
-// and the results are held to the CPU backend (CpuCompressLoss, CpuInfoNce, CpuNormalize), the project's oracle.
+// with g++ from the unchanged kernels/ and engine-native/src/) runs LossKernels, NativeKernels and
+// NnKernels, and the results are held to the CPU backend (CpuCompressLoss, CpuInfoNce, CpuNormalize, CpuActivation),
+// the project's oracle.
 // Runs in the default suite on machines without a GPU; what the emulation cannot show is in README "Testing".
 // Tolerances: the queries and banks are pre-rounded to the tensor-core operand type (TF32 for F32 banks, BF16), so
 // the kernel's only extra errors are FP32 accumulation in another order (logits: ~1e-6 relative, times 1/tau in the
@@ -173,6 +174,20 @@ class EmulatedKernelsTest {
         double lossTol = 2e-5 / tau + 1e-5 * maxAbs(refLoss);
         assertWithin("infonce per-query loss", emu[0], refLoss, lossTol);
         assertWithin("infonce gradient", emu[2], refGrad, 4 * (bankType == 1 ? 0x1p-8 : 0x1p-11) * maxAbs(refGrad) + 1e-9);
+    }
+
+    @ParameterizedTest @CsvSource({"IDENTITY", "RELU", "RELU6"})
+    void residualActivationMatchesTheCpuBackendBitwise(String name) throws Exception {
+        org.compress.engine.ops.Activation act = org.compress.engine.ops.Activation.valueOf(name);
+        int n = 1000;   // four blocks of the grid-stride launch, a ragged last one
+        float[] a = Fills.uniform(10, n, -4, 8), b = Fills.uniform(11, n, -4, 8), dy = Fills.uniform(12, n, -1, 1);
+        float[][] emu = (float[][]) call("addActivation", a, b, dy, act.ordinal());
+        Tensor y = cpu.empty(DType.F32, n), dx = cpu.empty(DType.F32, n);
+        cpu.activation().addForward(act, cpu.upload(a, n), cpu.upload(b, n), y);
+        cpu.activation().backward(act, y, cpu.upload(dy, n), dx);
+        // One FP32 add and a comparison per element, as the CPU does: the same bits.
+        assertArrayEquals(cpu.toFloatArray(y), emu[0], "y = act(a + b)");
+        assertArrayEquals(cpu.toFloatArray(dx), emu[1], "dx");
     }
 
     @Test void l2NormalizeMatchesTheCpuBackend() throws Exception {
