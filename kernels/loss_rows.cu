@@ -156,7 +156,7 @@ cudaError_t compress_loss_rows(const float* zt, const float* zs, int b, int k, f
     if (!zt || !zs || !loss_per_query || !diff || b < 1 || k < 1 || !(inv_tau > 0.f) || !std::isfinite(inv_tau))
         return cudaErrorInvalidValue;
     COMPRESS_LAUNCH(ld::compress_rows_kernel, b, ld::kRowThreads, 0, stream)(zt, zs, k, inv_tau * ld::kLog2e,
-                                                                inv_tau / (float)b, loss_per_query, diff);
+                                                                             inv_tau / (float)b, loss_per_query, diff);
     return cudaGetLastError();
 }
 
@@ -165,7 +165,7 @@ cudaError_t infonce_rows(const float* logits, int b, int k_plus_1, float inv_tau
     if (!logits || !loss_per_query || !diff || b < 1 || k_plus_1 < 1 || !(inv_tau > 0.f) || !std::isfinite(inv_tau))
         return cudaErrorInvalidValue;
     COMPRESS_LAUNCH(ld::infonce_rows_kernel, b, ld::kRowThreads, 0, stream)(logits, k_plus_1, inv_tau * ld::kLog2e,
-                                                               inv_tau / (float)b, loss_per_query, diff);
+                                                                            inv_tau / (float)b, loss_per_query, diff);
     return cudaGetLastError();
 }
 
@@ -185,8 +185,8 @@ cudaError_t bank_enqueue(void* bank, int bank_type, int k, int d, const float* k
     if (bank_type == kBankF32)
         COMPRESS_LAUNCH(ld::enqueue_kernel, blocks, ld::kGridThreads, 0, stream)(static_cast<float*>(bank), k, d, keys, b, start);
     else
-        COMPRESS_LAUNCH(ld::enqueue_kernel, blocks, ld::kGridThreads, 0, stream)(static_cast<ld::bf16*>(bank), k, d, keys, b,
-                                                                    start);
+        COMPRESS_LAUNCH(ld::enqueue_kernel, blocks, ld::kGridThreads, 0, stream)(
+                static_cast<ld::bf16*>(bank), k, d, keys, b, start);
     return cudaGetLastError();
 }
 

@@ -84,8 +84,8 @@ cudaError_t convert_multi_tensor(const int64_t* ptrs, int tensors, const int64_t
 
 cudaError_t axpy_bf16(int64_t n, float alpha, const uint16_t* x, uint16_t* y, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    COMPRESS_LAUNCH(axpy_bf16_kernel, grid_stride_blocks(n), kThreads, 0, stream)(n, alpha, reinterpret_cast<const __nv_bfloat16*>(x),
-                                                             reinterpret_cast<__nv_bfloat16*>(y));
+    COMPRESS_LAUNCH(axpy_bf16_kernel, grid_stride_blocks(n), kThreads, 0, stream)(
+            n, alpha, reinterpret_cast<const __nv_bfloat16*>(x), reinterpret_cast<__nv_bfloat16*>(y));
     return cudaGetLastError();
 }
 

@@ -57,8 +57,9 @@ cudaError_t sgd_multi_tensor_f32(const int64_t* ptrs, int tensors, const int64_t
                                  const int32_t* block_tensor, const int64_t* block_start, int blocks, float lr,
                                  float momentum, float dampening, bool nesterov, bool first_step, cudaStream_t stream) {
     if (blocks == 0) return cudaSuccess;
-    COMPRESS_LAUNCH(sgd_kernel, blocks, kThreads, 0, stream)(ptrs, tensors, numel, weight_decay, block_tensor, block_start, lr, momentum,
-                                                dampening, nesterov, first_step);
+    COMPRESS_LAUNCH(sgd_kernel, blocks, kThreads, 0, stream)(
+            ptrs, tensors, numel, weight_decay, block_tensor, block_start, lr, momentum, dampening, nesterov,
+            first_step);
     return cudaGetLastError();
 }
 
