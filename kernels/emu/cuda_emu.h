@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <tuple>
+#include <typeinfo>
 #include <type_traits>
 #include <utility>
 
@@ -91,6 +92,7 @@ struct Launch {
     dim3 grid, block;
     size_t smem;
     cudaStream_t stream;
+    const char* instance = nullptr;   // the compiled kernel (template instance), for the coverage count
     template <class Kernel>
     BoundLaunch<Kernel> with(Kernel k) const;
 };
@@ -101,7 +103,9 @@ struct BoundLaunch {
     template <class... A>
     void operator()(A&&... a) const {
         auto body = [k = k, args = std::tuple<std::decay_t<A>...>(std::forward<A>(a)...)]() mutable { std::apply(k, args); };
-        enqueue(l, new LaunchBodyOf<decltype(body)>(std::move(body)));
+        Launch at = l;
+        at.instance = typeid(void (*)(Kernel, std::decay_t<A>...)).name();
+        enqueue(at, new LaunchBodyOf<decltype(body)>(std::move(body)));
     }
 };
 template <class Kernel>

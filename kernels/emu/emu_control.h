@@ -11,6 +11,9 @@ void set_device(int sms, int smem_per_block_optin);
 // waits at a barrier); 2: warp by warp, last warp and lane first; 3: seeded shuffle of warps and lanes.
 void set_schedule(int schedule, uint64_t seed);
 long launches();
+// Distinct kernels run so far: by name as launched, and by compiled instance (template arguments, argument types).
+int kernels_run();
+int kernel_instances_run();
 // Host memory the kernels may read or write (besides cudaMalloc'd buffers), e.g. a Java direct buffer.
 void register_host(const void* p, size_t bytes);
 void unregister_host(const void* p);

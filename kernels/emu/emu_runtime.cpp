@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <signal.h>
 #include <string>
 #include <sys/mman.h>
@@ -113,6 +114,7 @@ struct Device {
     long launches = 0;
 } dev;
 
+std::set<std::string> names_run, instances_run;
 std::mutex launch_mutex;   // one grid runs at a time (static shared memory is one per process)
 void* sched_sp = nullptr;
 std::vector<Fiber> fibers;
@@ -570,6 +572,10 @@ void run_grid(const Launch& l, LaunchBody* b) {
                 run_block(nthreads, rng);
             }
     running_kernel = false;
+    if (l.instance) {   // a kernel (cudaMemsetAsync has none)
+        names_run.insert(l.name);
+        instances_run.insert(l.instance);
+    }
     body = nullptr;
     ctx.kernel = "";
     ++dev.launches;
@@ -752,6 +758,8 @@ void set_schedule(int schedule, uint64_t seed) {
     dev.seed = seed;
 }
 long launches() { return dev.launches; }
+int kernels_run() { return (int)names_run.size(); }
+int kernel_instances_run() { return (int)instances_run.size(); }
 void register_host(const void* p, size_t bytes) { host_ranges[reinterpret_cast<uintptr_t>(p)] = bytes; }
 void unregister_host(const void* p) { host_ranges.erase(reinterpret_cast<uintptr_t>(p)); }
 

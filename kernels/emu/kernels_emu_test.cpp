@@ -538,6 +538,7 @@ int main() {
     pooling();
     optimizer();
     mixed_precision();
-    std::printf("layer/training kernels: %d cases, %d runs, %ld launches, %d failures\n", cases, runs, emu::launches(), failures);
+    std::printf("layer/training kernels: %d kernels (%d compiled instances), %d cases, %d runs, %ld launches, %d failures\n",
+                emu::kernels_run(), emu::kernel_instances_run(), cases, runs, emu::launches(), failures);
     return failures ? 1 : 0;
 }

@@ -471,6 +471,7 @@ int main(int argc, char** argv) {
     check_enqueue_rejects();
     check_count_non_finite(1);
     check_count_non_finite(100000);
-    std::printf("loss kernels on %d SMs: %d cases, %d runs, %ld launches, %d failures\n", sms, cases, runs, emu::launches(), failures);
+    std::printf("loss kernels on %d SMs: %d kernels (%d compiled instances), %d cases, %d runs, %ld launches, %d failures\n", sms,
+                emu::kernels_run(), emu::kernel_instances_run(), cases, runs, emu::launches(), failures);
     return failures ? 1 : 0;
 }

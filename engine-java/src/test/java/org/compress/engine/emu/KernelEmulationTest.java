@@ -81,7 +81,8 @@ class KernelEmulationTest {
         String summary = r.output().lines().filter(l -> l.startsWith(summaryStart)).findFirst().orElse("(no summary line)");
         System.out.println(summary);
         assertEquals(0, r.rc(), "driver failed (exit " + r.rc() + "):\n" + r.output());
-        assertTrue(summary.matches(".*: [1-9][0-9]* cases, [1-9][0-9]* runs, [1-9][0-9]* launches, 0 failures"),
+        assertTrue(summary.matches(".*: [1-9][0-9]* kernels \\([1-9][0-9]* compiled instances\\), [1-9][0-9]* cases, [1-9][0-9]* runs, "
+                + "[1-9][0-9]* launches, 0 failures"),
                 "unexpected summary: " + summary);
     }
 
