@@ -7,6 +7,7 @@
 #include "grid_stride.cuh"
 #include "bf16_access.cuh"
 #include "nn_kernels.cuh"
+#include "launch.cuh"
 
 namespace compress {
 namespace {
@@ -74,39 +75,39 @@ __global__ void dropout_backward(const float* dy, const uint8_t* __restrict__ ma
 
 cudaError_t activation_forward_f32(const float* x, float* y, int64_t n, int act, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    act_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, y, n, act);
+    COMPRESS_LAUNCH(act_forward, grid_stride_blocks(n), kThreads, 0, stream)(x, y, n, act);
     return cudaGetLastError();
 }
 
 cudaError_t add_activation_forward_f32(const float* a, const float* b, float* y, int64_t n, int act, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    add_act_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(a, b, y, n, act);
+    COMPRESS_LAUNCH(add_act_forward, grid_stride_blocks(n), kThreads, 0, stream)(a, b, y, n, act);
     return cudaGetLastError();
 }
 
 cudaError_t activation_backward_f32(const float* y, const float* dy, float* dx, int64_t n, int act, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    act_backward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(y, dy, dx, n, act);
+    COMPRESS_LAUNCH(act_backward, grid_stride_blocks(n), kThreads, 0, stream)(y, dy, dx, n, act);
     return cudaGetLastError();
 }
 
 cudaError_t activation_forward_bf16(const uint16_t* x, uint16_t* y, int64_t n, int act, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    act_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(bf16(x), bf16(y), n, act);
+    COMPRESS_LAUNCH(act_forward, grid_stride_blocks(n), kThreads, 0, stream)(bf16(x), bf16(y), n, act);
     return cudaGetLastError();
 }
 
 cudaError_t add_activation_forward_bf16(const uint16_t* a, const uint16_t* b, uint16_t* y, int64_t n, int act,
                                         cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    add_act_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(bf16(a), bf16(b), bf16(y), n, act);
+    COMPRESS_LAUNCH(add_act_forward, grid_stride_blocks(n), kThreads, 0, stream)(bf16(a), bf16(b), bf16(y), n, act);
     return cudaGetLastError();
 }
 
 cudaError_t activation_backward_bf16(const uint16_t* y, const uint16_t* dy, uint16_t* dx, int64_t n, int act,
                                      cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    act_backward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(bf16(y), bf16(dy), bf16(dx), n, act);
+    COMPRESS_LAUNCH(act_backward, grid_stride_blocks(n), kThreads, 0, stream)(bf16(y), bf16(dy), bf16(dx), n, act);
     return cudaGetLastError();
 }
 
@@ -114,14 +115,14 @@ cudaError_t dropout_forward_f32(const float* x, float* y, uint8_t* mask, int64_t
                                 cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
     float scale = 1.f / (1.f - p);   // host fp32 division, as the Java reference
-    dropout_forward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, y, mask, n, p, scale, seed);
+    COMPRESS_LAUNCH(dropout_forward, grid_stride_blocks(n), kThreads, 0, stream)(x, y, mask, n, p, scale, seed);
     return cudaGetLastError();
 }
 
 cudaError_t dropout_backward_f32(const float* dy, const uint8_t* mask, float* dx, int64_t n, float p, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
     float scale = 1.f / (1.f - p);
-    dropout_backward<<<grid_stride_blocks(n), kThreads, 0, stream>>>(dy, mask, dx, n, scale);
+    COMPRESS_LAUNCH(dropout_backward, grid_stride_blocks(n), kThreads, 0, stream)(dy, mask, dx, n, scale);
     return cudaGetLastError();
 }
 

@@ -7,6 +7,7 @@
 #include "grid_stride.cuh"
 #include "bf16_access.cuh"
 #include "nn_kernels.cuh"
+#include "launch.cuh"
 
 namespace compress {
 namespace {
@@ -66,7 +67,7 @@ cudaError_t adaptive_avg_pool_forward_f32(const float* x, float* y, int n, int c
                                           bool channels_last, cudaStream_t stream) {
     int64_t total = (int64_t)n * c * oh * ow;
     if (total == 0) return cudaSuccess;
-    adaptive_forward<<<grid_stride_blocks(total, 65535), kThreads, 0, stream>>>(x, y, n, c, h, w, oh, ow, channels_last);
+    COMPRESS_LAUNCH(adaptive_forward, grid_stride_blocks(total, 65535), kThreads, 0, stream)(x, y, n, c, h, w, oh, ow, channels_last);
     return cudaGetLastError();
 }
 
@@ -74,7 +75,7 @@ cudaError_t adaptive_avg_pool_backward_f32(const float* dy, float* dx, int n, in
                                            bool channels_last, cudaStream_t stream) {
     int64_t total = (int64_t)n * c * h * w;
     if (total == 0) return cudaSuccess;
-    adaptive_backward<<<grid_stride_blocks(total, 65535), kThreads, 0, stream>>>(dy, dx, n, c, h, w, oh, ow, channels_last);
+    COMPRESS_LAUNCH(adaptive_backward, grid_stride_blocks(total, 65535), kThreads, 0, stream)(dy, dx, n, c, h, w, oh, ow, channels_last);
     return cudaGetLastError();
 }
 
@@ -82,9 +83,9 @@ cudaError_t adaptive_avg_pool_forward_bf16(const uint16_t* x, uint16_t* y, int n
                                            bool channels_last, cudaStream_t stream) {
     int64_t total = (int64_t)n * c * oh * ow;
     if (total == 0) return cudaSuccess;
-    adaptive_forward<<<grid_stride_blocks(total, 65535), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(x),
-                                                                 reinterpret_cast<__nv_bfloat16*>(y), n, c, h, w, oh, ow,
-                                                                 channels_last);
+    COMPRESS_LAUNCH(adaptive_forward, grid_stride_blocks(total, 65535), kThreads, 0, stream)(
+            reinterpret_cast<const __nv_bfloat16*>(x), reinterpret_cast<__nv_bfloat16*>(y), n, c, h, w, oh, ow,
+            channels_last);
     return cudaGetLastError();
 }
 
@@ -92,9 +93,9 @@ cudaError_t adaptive_avg_pool_backward_bf16(const uint16_t* dy, uint16_t* dx, in
                                             bool channels_last, cudaStream_t stream) {
     int64_t total = (int64_t)n * c * h * w;
     if (total == 0) return cudaSuccess;
-    adaptive_backward<<<grid_stride_blocks(total, 65535), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(dy),
-                                                                  reinterpret_cast<__nv_bfloat16*>(dx), n, c, h, w, oh, ow,
-                                                                  channels_last);
+    COMPRESS_LAUNCH(adaptive_backward, grid_stride_blocks(total, 65535), kThreads, 0, stream)(
+            reinterpret_cast<const __nv_bfloat16*>(dy), reinterpret_cast<__nv_bfloat16*>(dx), n, c, h, w, oh, ow,
+            channels_last);
     return cudaGetLastError();
 }
 

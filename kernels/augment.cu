@@ -15,6 +15,7 @@
 // The flip is applied in the width pass (column i is computed where the CPU computes it and stored mirrored),
 // so every later pass works in output orientation; the blur reads its taps mirrored to keep the CPU's sum order.
 #include "augment_device.cuh"
+#include "launch.cuh"
 
 namespace compress {
 
@@ -23,7 +24,7 @@ cudaError_t augment_batch(const AugmentJob* jobs, int job_count, int max_crop_h,
                           int max_blur_size, const double* blur_taps, AugmentNormalize norm, int out_bf16, float* stage,
                           void* out, float* scratch, double* partials, cudaStream_t stream) {
     auto launch = [stream](auto kernel, dim3 grid, dim3 block, size_t smem, auto... args) {
-        kernel<<<grid, block, smem, stream>>>(args...);
+        COMPRESS_LAUNCH(kernel, grid, block, smem, stream)(args...);
     };
     launch_augment_passes(launch, jobs, job_count, max_crop_h, out_h, out_w, finish_jobs, finish_count, blur_jobs, blur_count,
                           max_blur_size, blur_taps, norm, out_bf16, stage, out, scratch, partials);

@@ -4,6 +4,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include "compress_kernels.cuh"
+#include "launch.cuh"
 
 namespace compress {
 namespace {
@@ -50,49 +51,49 @@ __global__ void axpy_kernel(int64_t n, float alpha, const float* x, float* y) {
 
 cudaError_t fill_f32(float* x, int64_t n, float value, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    fill_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, n, value);
+    COMPRESS_LAUNCH(fill_kernel, grid_stride_blocks(n), kThreads, 0, stream)(x, n, value);
     return cudaGetLastError();
 }
 
 cudaError_t fill_u16(uint16_t* x, int64_t n, uint16_t bits, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    fill_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, n, bits);
+    COMPRESS_LAUNCH(fill_kernel, grid_stride_blocks(n), kThreads, 0, stream)(x, n, bits);
     return cudaGetLastError();
 }
 
 cudaError_t cast_f32_to_bf16(const float* src, uint16_t* dst, int64_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    f32_to_bf16_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(src, reinterpret_cast<__nv_bfloat16*>(dst), n);
+    COMPRESS_LAUNCH(f32_to_bf16_kernel, grid_stride_blocks(n), kThreads, 0, stream)(src, reinterpret_cast<__nv_bfloat16*>(dst), n);
     return cudaGetLastError();
 }
 
 cudaError_t cast_bf16_to_f32(const uint16_t* src, float* dst, int64_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    bf16_to_f32_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(reinterpret_cast<const __nv_bfloat16*>(src), dst, n);
+    COMPRESS_LAUNCH(bf16_to_f32_kernel, grid_stride_blocks(n), kThreads, 0, stream)(reinterpret_cast<const __nv_bfloat16*>(src), dst, n);
     return cudaGetLastError();
 }
 
 cudaError_t cast_f32_to_f16(const float* src, uint16_t* dst, int64_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    f32_to_f16_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(src, reinterpret_cast<__half*>(dst), n);
+    COMPRESS_LAUNCH(f32_to_f16_kernel, grid_stride_blocks(n), kThreads, 0, stream)(src, reinterpret_cast<__half*>(dst), n);
     return cudaGetLastError();
 }
 
 cudaError_t cast_f16_to_f32(const uint16_t* src, float* dst, int64_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    f16_to_f32_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(reinterpret_cast<const __half*>(src), dst, n);
+    COMPRESS_LAUNCH(f16_to_f32_kernel, grid_stride_blocks(n), kThreads, 0, stream)(reinterpret_cast<const __half*>(src), dst, n);
     return cudaGetLastError();
 }
 
 cudaError_t scale_f32(float* x, int64_t n, float alpha, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    scale_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(x, n, alpha);
+    COMPRESS_LAUNCH(scale_kernel, grid_stride_blocks(n), kThreads, 0, stream)(x, n, alpha);
     return cudaGetLastError();
 }
 
 cudaError_t axpy_f32(int64_t n, float alpha, const float* x, float* y, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    axpy_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(n, alpha, x, y);
+    COMPRESS_LAUNCH(axpy_kernel, grid_stride_blocks(n), kThreads, 0, stream)(n, alpha, x, y);
     return cudaGetLastError();
 }
 

@@ -2,6 +2,7 @@
 // Launch: one block of 128 threads per output row, a strided loop over the row (memory bound, coalesced).
 #include <cmath>
 #include "compress_kernels.cuh"
+#include "launch.cuh"
 
 namespace compress {
 namespace {
@@ -22,7 +23,7 @@ __global__ void gather_rows_kernel(const float* __restrict__ table, int n, int d
 
 cudaError_t gather_rows_f32(const float* table, int n, int d, const int32_t* idx, int b, float* out, cudaStream_t stream) {
     if (b == 0) return cudaSuccess;
-    gather_rows_kernel<<<b, 128, 0, stream>>>(table, n, d, idx, out);
+    COMPRESS_LAUNCH(gather_rows_kernel, b, 128, 0, stream)(table, n, d, idx, out);
     return cudaGetLastError();
 }
 

@@ -20,6 +20,7 @@
 #include <type_traits>
 #include "loss_device.cuh"
 #include "loss_kernels.cuh"
+#include "launch.cuh"
 
 namespace compress {
 namespace loss_detail {
@@ -380,7 +381,7 @@ template <class C>
 __global__ void __launch_bounds__(kThreads) fused_split_kernel(const FusedArgs a) {
     using T = typename C::Bank;
     constexpr int NT = C::NT, CW = C::CW, NG = CW / 8;
-    extern __shared__ __align__(16) unsigned char smem_raw[];
+    COMPRESS_DYNAMIC_SHARED(__align__(16) unsigned char, smem_raw);
     T* s_tq = reinterpret_cast<T*>(smem_raw);      // [ROWS][LDT] teacher queries (CompRess)
     T* s_sq = s_tq + C::ROWS * C::LDT;              // [ROWS][LDQS] student queries
     T* s_stages = s_sq + C::ROWS * C::LDQS;         // STAGES x ([KT][LDBT] teacher bank if LOAD_T, [KT][LDBS] bank)
@@ -576,7 +577,7 @@ __device__ void finish_mean(const float* loss, int n, float* mean, unsigned* cou
 }
 
 __global__ void __launch_bounds__(kMergeThreads) compress_merge_kernel(const MergeArgs m) {
-    extern __shared__ float w[];   // [S] teacher weights 2^(mt_s - Mt), then [S] student weights
+    COMPRESS_DYNAMIC_SHARED(float, w);   // [S] teacher weights 2^(mt_s - Mt), then [S] student weights
     __shared__ float inv_l[2];
     const int i = blockIdx.x, S = m.splits, B = m.b;
     if (threadIdx.x < 32) {
@@ -623,7 +624,7 @@ __global__ void __launch_bounds__(kMergeThreads) compress_merge_kernel(const Mer
 }
 
 __global__ void __launch_bounds__(kMergeThreads) infonce_merge_kernel(const MergeArgs m) {
-    extern __shared__ float w[];   // [S] weights 2^(m_s - M)
+    COMPRESS_DYNAMIC_SHARED(float, w);   // [S] weights 2^(m_s - M)
     __shared__ float sh[2];        // weight of the positive, 1 / L
     const int i = blockIdx.x, S = m.splits, B = m.b, D = m.ds;
     const float* qi = m.q + (int64_t)i * D;
@@ -746,9 +747,9 @@ cudaError_t prepare_split_kernel() {
 inline cudaError_t launch_merge(const MergeArgs& m, bool two, cudaStream_t stream) {
     const size_t smem = (size_t)(two ? 2 : 1) * m.splits * sizeof(float);
     if (two)
-        compress_merge_kernel<<<m.b, kMergeThreads, smem, stream>>>(m);
+        COMPRESS_LAUNCH(compress_merge_kernel, m.b, kMergeThreads, smem, stream)(m);
     else
-        infonce_merge_kernel<<<m.b, kMergeThreads, smem, stream>>>(m);
+        COMPRESS_LAUNCH(infonce_merge_kernel, m.b, kMergeThreads, smem, stream)(m);
     return cudaGetLastError();
 }
 
@@ -783,7 +784,7 @@ cudaError_t run_fused(const FusedCall& f, const Plan& p, cudaStream_t stream) {
     a.gs = reinterpret_cast<float*>(ws + p.gs_off);
     a.gt = C::TWO ? reinterpret_cast<float*>(ws + p.gt_off) : nullptr;
     a.counter = reinterpret_cast<unsigned*>(ws);
-    fused_split_kernel<C><<<dim3(p.row_tiles, p.splits), kThreads, C::SMEM, stream>>>(a);
+    COMPRESS_LAUNCH(fused_split_kernel<C>, dim3(p.row_tiles, p.splits), kThreads, C::SMEM, stream)(a);
     e = cudaGetLastError();
     if (e != cudaSuccess) return e;
 

@@ -10,6 +10,7 @@
 #include <cmath>
 #include "loss_device.cuh"
 #include "loss_kernels.cuh"
+#include "launch.cuh"
 
 namespace compress {
 namespace loss_detail {
@@ -154,8 +155,8 @@ cudaError_t compress_loss_rows(const float* zt, const float* zs, int b, int k, f
                                float* diff, cudaStream_t stream) {
     if (!zt || !zs || !loss_per_query || !diff || b < 1 || k < 1 || !(inv_tau > 0.f) || !std::isfinite(inv_tau))
         return cudaErrorInvalidValue;
-    ld::compress_rows_kernel<<<b, ld::kRowThreads, 0, stream>>>(zt, zs, k, inv_tau * ld::kLog2e,
-                                                                inv_tau / (float)b, loss_per_query, diff);
+    COMPRESS_LAUNCH(ld::compress_rows_kernel, b, ld::kRowThreads, 0, stream)(zt, zs, k, inv_tau * ld::kLog2e,
+                                                                             inv_tau / (float)b, loss_per_query, diff);
     return cudaGetLastError();
 }
 
@@ -163,14 +164,14 @@ cudaError_t infonce_rows(const float* logits, int b, int k_plus_1, float inv_tau
                          cudaStream_t stream) {
     if (!logits || !loss_per_query || !diff || b < 1 || k_plus_1 < 1 || !(inv_tau > 0.f) || !std::isfinite(inv_tau))
         return cudaErrorInvalidValue;
-    ld::infonce_rows_kernel<<<b, ld::kRowThreads, 0, stream>>>(logits, k_plus_1, inv_tau * ld::kLog2e,
-                                                               inv_tau / (float)b, loss_per_query, diff);
+    COMPRESS_LAUNCH(ld::infonce_rows_kernel, b, ld::kRowThreads, 0, stream)(logits, k_plus_1, inv_tau * ld::kLog2e,
+                                                                            inv_tau / (float)b, loss_per_query, diff);
     return cudaGetLastError();
 }
 
 cudaError_t mean_f32(const float* x, int n, float* out, cudaStream_t stream) {
     if (!x || !out || n < 1) return cudaErrorInvalidValue;
-    ld::mean_kernel<<<1, ld::kMeanThreads, 0, stream>>>(x, n, out);
+    COMPRESS_LAUNCH(ld::mean_kernel, 1, ld::kMeanThreads, 0, stream)(x, n, out);
     return cudaGetLastError();
 }
 
@@ -182,10 +183,10 @@ cudaError_t bank_enqueue(void* bank, int bank_type, int k, int d, const float* k
     if (b == 0) return cudaSuccess;
     const int blocks = ld::grid_for((int64_t)b * d);
     if (bank_type == kBankF32)
-        ld::enqueue_kernel<<<blocks, ld::kGridThreads, 0, stream>>>(static_cast<float*>(bank), k, d, keys, b, start);
+        COMPRESS_LAUNCH(ld::enqueue_kernel, blocks, ld::kGridThreads, 0, stream)(static_cast<float*>(bank), k, d, keys, b, start);
     else
-        ld::enqueue_kernel<<<blocks, ld::kGridThreads, 0, stream>>>(static_cast<ld::bf16*>(bank), k, d, keys, b,
-                                                                    start);
+        COMPRESS_LAUNCH(ld::enqueue_kernel, blocks, ld::kGridThreads, 0, stream)(
+                static_cast<ld::bf16*>(bank), k, d, keys, b, start);
     return cudaGetLastError();
 }
 
@@ -193,7 +194,7 @@ cudaError_t count_non_finite(const float* x, int64_t n, int* out, cudaStream_t s
     if (!out || n < 0 || (n > 0 && !x)) return cudaErrorInvalidValue;
     cudaError_t e = cudaMemsetAsync(out, 0, sizeof(int), stream);
     if (e != cudaSuccess || n == 0) return e;
-    ld::count_non_finite_kernel<<<ld::grid_for(n), ld::kGridThreads, 0, stream>>>(x, n, out);
+    COMPRESS_LAUNCH(ld::count_non_finite_kernel, ld::grid_for(n), ld::kGridThreads, 0, stream)(x, n, out);
     return cudaGetLastError();
 }
 

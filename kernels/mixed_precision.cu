@@ -9,6 +9,7 @@
 #include "grid_stride.cuh"
 #include "bf16_access.cuh"
 #include "nn_kernels.cuh"
+#include "launch.cuh"
 
 namespace compress {
 namespace {
@@ -70,21 +71,21 @@ __global__ void axpy_bf16_kernel(int64_t n, float alpha, const __nv_bfloat16* x,
 
 cudaError_t convert_tensor(const void* src, void* dst, int64_t n, int64_t c, int64_t hw, int flags, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    convert_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(src, dst, n, c, hw, flags);
+    COMPRESS_LAUNCH(convert_kernel, grid_stride_blocks(n), kThreads, 0, stream)(src, dst, n, c, hw, flags);
     return cudaGetLastError();
 }
 
 cudaError_t convert_multi_tensor(const int64_t* ptrs, int tensors, const int64_t* numel, const int64_t* meta,
                                  const int32_t* block_tensor, const int64_t* block_start, int blocks, cudaStream_t stream) {
     if (blocks == 0) return cudaSuccess;
-    convert_multi_kernel<<<blocks, kThreads, 0, stream>>>(ptrs, tensors, numel, meta, block_tensor, block_start);
+    COMPRESS_LAUNCH(convert_multi_kernel, blocks, kThreads, 0, stream)(ptrs, tensors, numel, meta, block_tensor, block_start);
     return cudaGetLastError();
 }
 
 cudaError_t axpy_bf16(int64_t n, float alpha, const uint16_t* x, uint16_t* y, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    axpy_bf16_kernel<<<grid_stride_blocks(n), kThreads, 0, stream>>>(n, alpha, reinterpret_cast<const __nv_bfloat16*>(x),
-                                                             reinterpret_cast<__nv_bfloat16*>(y));
+    COMPRESS_LAUNCH(axpy_bf16_kernel, grid_stride_blocks(n), kThreads, 0, stream)(
+            n, alpha, reinterpret_cast<const __nv_bfloat16*>(x), reinterpret_cast<__nv_bfloat16*>(y));
     return cudaGetLastError();
 }
 

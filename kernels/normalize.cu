@@ -2,6 +2,7 @@
 // Forward:  norm_i = max(||x_i||, eps), y_i = x_i / norm_i.   Backward: dx_i = (dy_i - y_i <y_i, dy_i>) / norm_i.
 // Launch: one 128-thread block per row; a block reduction of the row's sum of squares (or dot product).
 #include "compress_kernels.cuh"
+#include "launch.cuh"
 
 namespace compress {
 namespace {
@@ -48,14 +49,14 @@ __global__ void normalize_backward(const float* __restrict__ y, const float* __r
 cudaError_t l2_normalize_rows_f32(const float* x, float* y, float* norms, int rows, int cols, float eps,
                                   cudaStream_t stream) {
     if (rows == 0) return cudaSuccess;
-    normalize_forward<<<rows, kThreads, 0, stream>>>(x, y, norms, cols, eps);
+    COMPRESS_LAUNCH(normalize_forward, rows, kThreads, 0, stream)(x, y, norms, cols, eps);
     return cudaGetLastError();
 }
 
 cudaError_t l2_normalize_rows_backward_f32(const float* y, const float* norms, const float* dy, float* dx,
                                            int rows, int cols, cudaStream_t stream) {
     if (rows == 0) return cudaSuccess;
-    normalize_backward<<<rows, kThreads, 0, stream>>>(y, norms, dy, dx, cols);
+    COMPRESS_LAUNCH(normalize_backward, rows, kThreads, 0, stream)(y, norms, dy, dx, cols);
     return cudaGetLastError();
 }
 

@@ -6,6 +6,7 @@
 // them into FMAs and the result is bitwise the Java reference's.
 // Launch: one 256-thread block per kMultiTensorChunk elements of one tensor, from a table built once on the host.
 #include "nn_kernels.cuh"
+#include "launch.cuh"
 
 namespace compress {
 namespace {
@@ -56,20 +57,21 @@ cudaError_t sgd_multi_tensor_f32(const int64_t* ptrs, int tensors, const int64_t
                                  const int32_t* block_tensor, const int64_t* block_start, int blocks, float lr,
                                  float momentum, float dampening, bool nesterov, bool first_step, cudaStream_t stream) {
     if (blocks == 0) return cudaSuccess;
-    sgd_kernel<<<blocks, kThreads, 0, stream>>>(ptrs, tensors, numel, weight_decay, block_tensor, block_start, lr, momentum,
-                                                dampening, nesterov, first_step);
+    COMPRESS_LAUNCH(sgd_kernel, blocks, kThreads, 0, stream)(
+            ptrs, tensors, numel, weight_decay, block_tensor, block_start, lr, momentum, dampening, nesterov,
+            first_step);
     return cudaGetLastError();
 }
 
 cudaError_t ema_multi_tensor_f32(const int64_t* ptrs, int tensors, const int64_t* numel, const int32_t* block_tensor,
                                  const int64_t* block_start, int blocks, float m, float one_minus_m, cudaStream_t stream) {
     if (blocks == 0) return cudaSuccess;
-    ema_kernel<<<blocks, kThreads, 0, stream>>>(ptrs, tensors, numel, block_tensor, block_start, m, one_minus_m);
+    COMPRESS_LAUNCH(ema_kernel, blocks, kThreads, 0, stream)(ptrs, tensors, numel, block_tensor, block_start, m, one_minus_m);
     return cudaGetLastError();
 }
 
 cudaError_t increment_i64(int64_t* counter, cudaStream_t stream) {
-    increment_kernel<<<1, 1, 0, stream>>>(counter);
+    COMPRESS_LAUNCH(increment_kernel, 1, 1, 0, stream)(counter);
     return cudaGetLastError();
 }
 

@@ -7,7 +7,10 @@
 //    partials, merge formulas in base 2) emulated in FP32 against the double reference, tau down to 0.01.
 // 4. The K-split plan: no empty split, full coverage, workspace within 16 MiB at the default shape.
 // 5. Host rounding helpers used by the labs (BF16 RNE, TF32 RNA).
-// This checks index math and formulas, not the compiled kernels: those need a GPU (compress_loss, run_all.sh).
+// This checks index math and formulas by re-typing the kernels' loops, not the kernels themselves: a copy of
+// loss_fused.cu with five planted bugs (swapped mma operands, no accumulator rescale, a wrong cp.async wait count,
+// no barrier in the tile loop, swapped merge normalisers) still passed it. The kernels' own code runs on the CPU in
+// kernels/emu (loss_emu_test, mutation_check.sh) and on a GPU in compress_loss / run_all.sh.
 #include "../loss_fused.cu"
 #include "../loss_rows.cu"
 #include "lab_common.cuh"

@@ -1,16 +1,20 @@
-// Host emulation of the augmentation kernels (kernels/augment_device.cuh, the code nvcc compiles, unchanged):
-// reads a case written by AugmentEmulationTest (packed AugmentJob upload + source images), runs the passes
-// with launch_augment_passes on CPU threads, writes the output as float32. It checks the kernels' logic and the
-// Java/C++ job layout without a GPU; it says nothing about nvcc's code generation or the device itself.
-//   g++ -std=c++20 -O2 -ffp-contract=off -pthread -I<cuda>/include -Ikernels kernels/emu/augment_emu.cpp
+// CPU execution of the augmentation kernels (kernels/augment.cu and augment_device.cuh, the code nvcc compiles,
+// unchanged, run by kernels/emu): reads a case written by AugmentEmulationTest (packed AugmentJob upload + source
+// images), runs augment_batch, the launcher the engine calls, and writes the output as float32. It checks the
+// kernels' logic and the Java/C++ job layout without a GPU; it says nothing about nvcc's code generation or the
+// device itself.
+//   g++ -std=c++20 -O2 -ffp-contract=off -pthread -DCOMPRESS_EMU -include kernels/emu/cuda_emu.h -I<cuda>/include
+//       -Ikernels -Ikernels/emu kernels/emu/augment_emu.cpp kernels/emu/emu_runtime.cpp -x c++ kernels/augment.cu
 //   ./a.out case.bin out.bin
-#include "cuda_host_shim.h"
 #include "augment_device.cuh"
+#include "augment_kernels.cuh"
+#include "emu_control.h"
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <vector>
 
 namespace {
 template <class T>
@@ -57,14 +61,22 @@ int main(int argc, char** argv) {
     void* out = bf16 ? (void*)out_bf16.data() : (void*)out_f32.data();
     float* stage_ptr = bf16 ? stage.data() : out_f32.data();
 
-    auto launch = [](auto kernel, dim3 grid, dim3 block, size_t smem, auto... args) {
-        emu::run_grid(grid, block, smem, [&] { kernel(args...); });
-    };
-    compress::launch_augment_passes(launch, jobs, job_count, max_crop_h, out_h, out_w,
-                                    reinterpret_cast<const int*>(upload.data() + finish_at), finish_count,
-                                    reinterpret_cast<const int*>(upload.data() + blur_at), blur_count, max_blur,
-                                    reinterpret_cast<const double*>(upload.data() + taps_at), norm, bf16, stage_ptr, out,
-                                    scratch.data(), partials.data());
+    // The kernels may touch exactly these host buffers.
+    for (auto* v : {&upload, &images}) emu::register_host(v->data(), v->size());
+    emu::register_host(out, (size_t)elements * (bf16 ? 2 : 4));
+    if (bf16) emu::register_host(stage.data(), stage.size() * 4);
+    emu::register_host(scratch.data(), scratch.size() * 4);
+    emu::register_host(partials.data(), partials.size() * 8);
+    cudaError_t st = compress::augment_batch(jobs, job_count, max_crop_h, out_h, out_w,
+                                             reinterpret_cast<const int*>(upload.data() + finish_at), finish_count,
+                                             reinterpret_cast<const int*>(upload.data() + blur_at), blur_count, max_blur,
+                                             reinterpret_cast<const double*>(upload.data() + taps_at), norm, bf16, stage_ptr,
+                                             out, scratch.data(), partials.data(), nullptr);
+    if (st == cudaSuccess) st = cudaStreamSynchronize(nullptr);
+    if (st != cudaSuccess) {
+        std::cerr << "augment_batch: " << cudaGetErrorString(st) << "\n";
+        return 1;
+    }
     std::ofstream o(argv[2], std::ios::binary);
     for (int64_t i = 0; i < elements; ++i) {
         float v = bf16 ? __bfloat162float(out_bf16[i]) : out_f32[i];

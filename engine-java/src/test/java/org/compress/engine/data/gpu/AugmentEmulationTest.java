@@ -1,5 +1,5 @@
-// The augmentation kernels' code (kernels/augment_device.cuh, unchanged) compiled with g++ and run on CPU
-// threads by kernels/emu/, against the CPU transforms. This checks the kernels' logic and the Java/C++ job
+// The augmentation kernels' code (kernels/augment.cu, augment_device.cuh, unchanged) compiled with g++ and run
+// through augment_batch by kernels/emu/ (a fiber per CUDA thread), against the CPU transforms. This checks the kernels' logic and the Java/C++ job
 // layout on a machine without a GPU; it cannot check nvcc's code or the device (AugmentKernelsTest does, on one).
 // Tolerance 2e-6 absolute on normalised values (|x| < 2.7): the kernels round every operation as the Java code
 // does, so only the contrast mean differs, by its double sum running in another order (a float ulp at most).
@@ -66,9 +66,11 @@ class AugmentEmulationTest {
         Path log = dir.resolve("build.log");
         int rc;
         try {
+            Path k = root.resolve("kernels");
             rc = run(List.of("g++", "-std=c++20", "-O2", "-ffp-contract=off", "-pthread", "-Wno-unknown-pragmas",
-                    "-I" + include, "-I" + root.resolve("kernels"), root.resolve("kernels/emu/augment_emu.cpp").toString(),
-                    "-o", emulator.toString()), log);
+                    "-DCOMPRESS_EMU", "-include", k.resolve("emu/cuda_emu.h").toString(), "-I" + include, "-I" + k,
+                    "-I" + k.resolve("emu"), k.resolve("emu/augment_emu.cpp").toString(), k.resolve("emu/emu_runtime.cpp").toString(),
+                    "-x", "c++", k.resolve("augment.cu").toString(), "-o", emulator.toString()), log);
         } catch (IOException e) {
             Assumptions.abort("no g++ to build the host emulation: " + e.getMessage());
             return;
