@@ -611,4 +611,63 @@ JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_activatio
     }
 }
 
+// The per-row part of the CompRess loss (the GEMMs around it are sgemm calls from the Java side). On entry zt and
+// zs (B x K) hold the logits T Qt^T / tau and S Qs^T / tau; per row i: pt, ps = softmax, loss[i] = KL(pt || ps) in
+// double, and zs is overwritten with ps - pt (the gradient's weights before the 1 / (tau B) factor).
+JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_compressLossRows(JNIEnv* env, jclass, jint b, jint k,
+                                                                                      jfloatArray zt, jfloatArray zs,
+                                                                                      jfloatArray loss, jint lo) {
+    Pinned pin(env);
+    const float* pt_all = pin.pin(zt, 0);
+    float* ps_all = pin.pin(zs, 0);
+    float* pl = pin.pin(loss, lo);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < b; i++) {
+        const float* t = pt_all + size_t(i) * k;
+        float* s = ps_all + size_t(i) * k;
+        float mt = -INFINITY, ms = -INFINITY;
+        for (int j = 0; j < k; j++) {
+            mt = std::max(mt, t[j]);
+            ms = std::max(ms, s[j]);
+        }
+        double st = 0, ss = 0;
+        for (int j = 0; j < k; j++) {
+            st += std::exp(t[j] - mt);
+            ss += std::exp(s[j] - ms);
+        }
+        const double lt = mt + std::log(st), ls = ms + std::log(ss);
+        double kl = 0;
+        for (int j = 0; j < k; j++) {
+            const double log_pt = t[j] - lt, log_ps = s[j] - ls;
+            const double p_t = std::exp(log_pt), p_s = std::exp(log_ps);
+            kl += p_t * (log_pt - log_ps);
+            s[j] = float(p_s - p_t);
+        }
+        pl[i] = float(kl);
+    }
+}
+
+// The per-row part of InfoNCE: on entry z (B x K) holds q Q^T / tau and pos (B) the positive logits q . k+ / tau;
+// per row: loss[i] = logsumexp([pos_i, z_i]) - pos_i, z is overwritten with softmax_j (j >= 1) and pos with
+// softmax_0 - 1 (the gradient's weights before the 1 / (tau B) factor).
+JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_infoNceRows(JNIEnv* env, jclass, jint b, jint k, jfloatArray z,
+                                                                                 jfloatArray pos, jfloatArray loss, jint lo) {
+    Pinned pin(env);
+    float* pz = pin.pin(z, 0);
+    float* pp = pin.pin(pos, 0);
+    float* pl = pin.pin(loss, lo);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < b; i++) {
+        float* row = pz + size_t(i) * k;
+        float m = pp[i];
+        for (int j = 0; j < k; j++) m = std::max(m, row[j]);
+        double sum = std::exp(double(pp[i]) - m);
+        for (int j = 0; j < k; j++) sum += std::exp(row[j] - m);
+        const double lse = m + std::log(sum);
+        pl[i] = float(lse - pp[i]);
+        for (int j = 0; j < k; j++) row[j] = float(std::exp(row[j] - lse));
+        pp[i] = float(std::exp(pp[i] - lse) - 1.0);
+    }
+}
+
 }  // extern "C"

@@ -1,6 +1,6 @@
 // The CPU backend: host arrays and plain-Java ops. It is the readable reference every GPU op is tested
 // against, and the fallback where no GPU is usable. CpuBackend.fast() swaps in the native oneDNN/OpenMP ops
-// (Dnnl*: convolution, GEMM, batch norm, activations; F32 only, BF16 stays on the reference) where
+// (Dnnl*: convolution, GEMM, batch norm, activations, the CompRess and InfoNCE losses; F32 only, BF16 stays on the reference) where
 // libcompress_cpu.so loads, with CHANNELS_LAST networks (Nhwc*: pooling and bias in NHWC); new CpuBackend() is
 // always the plain-Java reference.
 package org.compress.engine.backend.cpu;
@@ -32,13 +32,13 @@ import org.slf4j.LoggerFactory;
 
 public final class CpuBackend implements Backend {
     private static final Logger log = LoggerFactory.getLogger(CpuBackend.class);
-    private static boolean reasonLogged;
+    private static boolean choiceLogged;
 
     private final ElementwiseOps elementwise = new CpuElementwise();
     private final GemmOp gemm;
     private final NormalizeOp normalize = new CpuNormalize();
-    private final CompressLossOp compressLoss = new CpuCompressLoss();
-    private final InfoNceOp infoNce = new CpuInfoNce();
+    private final CompressLossOp compressLoss;
+    private final InfoNceOp infoNce;
     private final MemoryBankOp memoryBank = new CpuMemoryBank();
     // im2col + blocked GEMM; CpuConvolution (the direct definition) is its oracle in the tests.
     private final ConvolutionOp convolution;
@@ -67,14 +67,22 @@ public final class CpuBackend implements Backend {
         activation = fast ? new DnnlActivation(refAct) : refAct;
         pooling = fast ? new NhwcPooling(new CpuPooling()) : new CpuPooling();
         bias = fast ? new NhwcBias(new CpuBias()) : new CpuBias();
+        compressLoss = fast ? new DnnlCompressLoss(new CpuCompressLoss()) : new CpuCompressLoss();
+        infoNce = fast ? new DnnlInfoNce(new CpuInfoNce()) : new CpuInfoNce();
     }
 
     /** The fast backend where libcompress_cpu.so loads, else the reference (the reason is logged once). */
     public static CpuBackend fast() {
-        if (DnnlNative.available()) return new CpuBackend(true);
+        if (DnnlNative.available()) {
+            synchronized (CpuBackend.class) {
+                if (!choiceLogged) log.info("CPU backend with its native fast path: {}", DnnlNative.describe());
+                choiceLogged = true;
+            }
+            return new CpuBackend(true);
+        }
         synchronized (CpuBackend.class) {
-            if (!reasonLogged) log.info("CPU backend without its native fast path (plain Java): {}", DnnlNative.reason());
-            reasonLogged = true;
+            if (!choiceLogged) log.info("CPU backend without its native fast path (plain Java): {}", DnnlNative.reason());
+            choiceLogged = true;
         }
         return new CpuBackend(false);
     }

@@ -116,6 +116,12 @@ public final class DnnlNative {
 
     static native void activationBackward(int act, long len, float[] y, int yo, float[] dy, int dyo, float[] dx, int dxo);
 
+    /** CompRess rows: zt, zs (B x K logits) in; loss[lo + i] = KL(pt_i || ps_i) and zs = ps - pt out. */
+    static native void compressLossRows(int b, int k, float[] zt, float[] zs, float[] loss, int lo);
+
+    /** InfoNCE rows: z (B x K bank logits), pos (B positive logits) in; loss, z = softmax (bank part), pos = p0 - 1 out. */
+    static native void infoNceRows(int b, int k, float[] z, float[] pos, float[] loss, int lo);
+
     /** A oneDNN call failed, or the library could not be found or loaded; the message names the call and status. */
     public static final class DnnlException extends EngineException {
         public DnnlException(String message) { super(message); }
