@@ -71,6 +71,31 @@ class FastCpuTrainingTest {
         }
     }
 
+    @Test void knnThroughTheFastBackendAgreesWithTheHostLoop() {
+        // 10 noisy clusters in 33-d; 700 test rows span two GEMM blocks (512 + a partial one). Both paths select
+        // from fp32 similarities summed in different orders (~1e-7 apart), so a near-tie may flip one query.
+        int n = 2000, queries = 700, dim = 33, classes = 10;
+        float[] centres = Fills.uniform(30, classes * dim, -0.25f, 0.25f);
+        float[] train = Fills.uniform(31, n * dim, -1, 1), test = Fills.uniform(32, queries * dim, -1, 1);
+        int[] trainLabels = new int[n], testLabels = new int[queries];
+        for (int i = 0; i < n; i++) {
+            trainLabels[i] = i % classes;
+            for (int c = 0; c < dim; c++) train[i * dim + c] += centres[trainLabels[i] * dim + c];
+        }
+        for (int i = 0; i < queries; i++) {
+            testLabels[i] = (i * 7) % classes;
+            for (int c = 0; c < dim; c++) test[i * dim + c] += centres[testLabels[i] * dim + c];
+        }
+        org.compress.engine.train.KnnEvaluator host = new org.compress.engine.train.KnnEvaluator(train, trainLabels, dim, classes);
+        org.compress.engine.train.KnnEvaluator viaGemm =
+                new org.compress.engine.train.KnnEvaluator(train, trainLabels, dim, classes, CpuBackend.fast());
+        for (int k : new int[] {1, 20}) {
+            double a = host.accuracy(test, testLabels, k, 0.07), b = viaGemm.accuracy(test, testLabels, k, 0.07);
+            assertTrue(a > 0.15 && a < 0.99, "the data must make k-NN neither trivial nor chance (0.1): " + a);
+            assertTrue(Math.abs(a - b) <= 1.0 / queries, "k=" + k + ": host loop " + a + ", backend GEMM " + b);
+        }
+    }
+
     @Test void aSteadyFastTrainingStepAllocatesNothing() {
         AtomicInteger allocations = new AtomicInteger();
         CpuBackend fast = CpuBackend.fast();
