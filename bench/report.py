@@ -114,13 +114,17 @@ def cpu_key_ours(r):
     p = r.get("params", {})
     if name == "CpuStepBenchmark":
         return ("resnet18", f"width {p['width']}", p["input"], p["mode"]), int(p["batch"])
-    return (p.get("work", name), p.get("shape", ""), "", "step"), int(p.get("items", 1))
+    return (p["work"], CPU_LOSS_SHAPES[p["work"]][0], "", "step"), CPU_LOSS_SHAPES[p["work"]][1]
+
+
+# CpuLossBenchmark's works: the shape and the items one call handles (embeddings of a step, k-NN queries).
+CPU_LOSS_SHAPES = {"compress2q": ("B 256, 2 x 16,384 x 128 F32 banks", 256), "knn": ("10,000 x 60,000 x 128, k 20", 10_000)}
 
 
 def cpu_key_peer(rec):
     if rec["work"] == "cpu_step":
         return ("resnet18", f"width {rec['width']}", rec["input"], rec["mode"])
-    return (rec["work"], rec.get("shape", ""), "", "step")
+    return (rec["work"], CPU_LOSS_SHAPES[rec["work"]][0], "", "step")
 
 
 def cpu_table(folder):

@@ -250,9 +250,7 @@ JNIEXPORT jint JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_setThread
 JNIEXPORT jstring JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_version(JNIEnv* env, jclass) {
     const dnnl_version_t* v = dnnl_version();
     std::string s = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
-                    ", " +
-                    (v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "threads " + std::to_string(v->cpu_runtime)) + ", " +
-                    std::to_string(omp_get_max_threads()) + " threads)";
+                    (v->cpu_runtime == DNNL_RUNTIME_OMP ? " (OpenMP)" : " (CPU runtime " + std::to_string(v->cpu_runtime) + ")");
     return env->NewStringUTF(s.c_str());
 }
 

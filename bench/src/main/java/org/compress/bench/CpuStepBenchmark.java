@@ -37,8 +37,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 1, time = 3)
-@Measurement(iterations = 3, time = 3)
+@Warmup(iterations = 1, time = 2)
+@Measurement(iterations = 2, time = 3)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx6g"})
 public class CpuStepBenchmark {
     static final int CLASSES = 10;
