@@ -4,6 +4,10 @@ time, achieved TFLOP/s and % of the GPU's peak, and the ratio to the peer measur
 ResNet step table (ResNetStepBenchmark's ms/op as img/s beside resnet_peer.py's, with issue 4's targets).
 Several JMH files may be given, comma-separated.
     python3 bench/report.py jmh.json[,jmh-resnet.json] peer.jsonl gpu.txt > report.md
+With --cpu DIR it prints the CPU table of scripts/cpu-bench.sh instead: DIR holds round-by-round JMH results
+(ours-rN.json: CpuStepBenchmark, CpuLossBenchmark) and PyTorch peer results (peer-rN.jsonl: bench/peer/cpu_peer.py), run
+alternating; each row gives img/s (or queries/s) of both per round, the per-round ratio and the median ratio.
+    python3 bench/report.py --cpu bench/results/cpu-run > table.md
 """
 import json
 import os
@@ -102,5 +106,65 @@ def resnet_table(rows, peer):
               f"{f'{tf32:,.0f}' if tf32 else '-'} | {f'{target:,}' if target else '-'} | {meets} |")
 
 
+CPU_TARGETS = {16: 1.5}   # issue 9: >= 1.0x PyTorch everywhere, 1.5x at base width 16
+
+
+def cpu_key_ours(r):
+    name = r["benchmark"].rsplit(".", 2)[-2]
+    p = r.get("params", {})
+    if name == "CpuStepBenchmark":
+        return ("resnet18", f"width {p['width']}", p["input"], p["mode"]), int(p["batch"])
+    return (p["work"], CPU_LOSS_SHAPES[p["work"]][0], "", "step"), CPU_LOSS_SHAPES[p["work"]][1]
+
+
+# CpuLossBenchmark's works: the shape and the items one call handles (embeddings of a step, k-NN queries).
+CPU_LOSS_SHAPES = {"compress2q": ("B 256, 2 x 16,384 x 128 F32 banks", 256), "knn": ("10,000 x 60,000 x 128, k 20", 10_000)}
+
+
+def cpu_key_peer(rec):
+    if rec["work"] == "cpu_step":
+        return ("resnet18", f"width {rec['width']}", rec["input"], rec["mode"])
+    return (rec["work"], CPU_LOSS_SHAPES[rec["work"]][0], "", "step")
+
+
+def cpu_table(folder):
+    """Ours vs PyTorch per round (alternating runs), the ratios, and their median."""
+    import glob
+    import re
+    import statistics
+    ours, peer = {}, {}
+    for path in sorted(glob.glob(os.path.join(folder, "ours-r*.json"))):
+        rnd = int(re.search(r"-r(\d+)", path).group(1))
+        for r in json.load(open(path)):
+            key, items = cpu_key_ours(r)
+            ms = to_ms(r["primaryMetric"]["score"], r["primaryMetric"]["scoreUnit"])
+            ours.setdefault(key, {})[rnd] = items / (ms / 1000.0)
+    for path in sorted(glob.glob(os.path.join(folder, "peer-r*.jsonl"))):
+        rnd = int(re.search(r"-r(\d+)", path).group(1))
+        for line in open(path):
+            if line.strip().startswith("{"):
+                rec = json.loads(line)
+                peer.setdefault(cpu_key_peer(rec), {})[rnd] = rec["img_s"] if "img_s" in rec else rec["items_s"]
+    print("| work | shape | input | step | ours per round (/s) | PyTorch per round (/s) | ratio per round | median ratio | target |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for key in sorted(set(ours) | set(peer), key=lambda k: (k[0], k[2], int(k[1].split()[-1]) if k[1].startswith("width") else 0, k[3])):
+        o, q = ours.get(key, {}), peer.get(key, {})
+        rounds = sorted(set(o) | set(q))
+        ratios = [o[r] / q[r] for r in rounds if r in o and r in q and q[r] > 0]
+        width = int(key[1].split()[-1]) if key[1].startswith("width") else None
+        target = CPU_TARGETS.get(width, 1.0) if key[0] == "resnet18" else None
+        med = statistics.median(ratios) if ratios else None
+        fmt = lambda d: " / ".join(f"{d[r]:,.0f}" if r in d else "-" for r in rounds)
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {fmt(o)} | {fmt(q)} | "
+              f"{' / '.join(f'{x:.2f}x' for x in ratios) or 'n/a'} | {f'{med:.2f}x' if med else 'n/a'} | "
+              f"{f'>= {target:.1f}x: ' + ('yes' if med and med >= target else 'no') if target else '-'} |")
+    load = os.path.join(folder, "load.txt")
+    if os.path.exists(load):
+        print("\nLoad (uptime) before and after each run:\n```\n" + open(load).read().strip() + "\n```")
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--cpu":
+        sys.exit(cpu_table(sys.argv[2]))
     sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))

@@ -39,6 +39,9 @@ public interface Backend extends AutoCloseable {
         return t;
     }
 
+    /** The memory format networks on this backend should keep 4-d activations in, for the given activation dtype. */
+    default MemoryFormat preferredFormat(DType activations) { return MemoryFormat.CONTIGUOUS; }
+
     /** Copies a host tensor of any dtype to this backend (same shape, dtype and format). */
     Tensor upload(Tensor host);
 

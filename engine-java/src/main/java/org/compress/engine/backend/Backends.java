@@ -1,6 +1,8 @@
 // The one place that chooses a backend. "auto" (the default) takes CUDA device 0 when CudaProbe says it
 // can run and otherwise the CPU, logging why; "cpu", "cuda" or "cuda:N" force one (and fail loudly if
 // it cannot run). The choice comes from the argument, else -Dcompress.backend, else $COMPRESS_BACKEND.
+// "cpu" is the fast CPU backend (oneDNN through libcompress_cpu.so) where that library loads, else the plain-Java
+// one; "cpu-reference" is always the plain-Java reference.
 package org.compress.engine.backend;
 
 import org.compress.engine.backend.cpu.CpuBackend;
@@ -27,15 +29,16 @@ public final class Backends {
     /** The best backend for the configured choice. */
     public static Backend best() { return select(configured()); }
 
-    /** "auto", "cpu", "cuda" or "cuda:N". */
+    /** "auto", "cpu", "cpu-reference", "cuda" or "cuda:N". */
     public static Backend select(String choice) {
         if (choice == null || choice.equalsIgnoreCase("auto")) {
             CudaProbe probe = CudaProbe.probe();
             if (probe.available()) return CudaBackend.open(0);
             log.info("using the CPU backend: {}", probe.reason());
-            return new CpuBackend();
+            return CpuBackend.fast();
         }
+        if (choice.trim().equalsIgnoreCase("cpu-reference")) return new CpuBackend();
         Device d = Device.parse(choice);
-        return d.isCuda() ? CudaBackend.open(d.index()) : new CpuBackend();
+        return d.isCuda() ? CudaBackend.open(d.index()) : CpuBackend.fast();
     }
 }

@@ -22,6 +22,7 @@ public final class Models {
 
     public static Network build(Backend backend, TrainConfig.Model spec, int inChannels, Head head, long seed) {
         ModelConfig cfg = new ModelConfig(inChannels, spec.smallInput(), 1, head, seed, spec.baseWidth());
+        cfg = cfg.withMemoryFormat(backend.preferredFormat(cfg.precision().activationType()));
         return switch (spec.arch()) {
             case "resnet18" -> ResNet.resnet18(backend, cfg);
             case "resnet34" -> ResNet.resnet34(backend, cfg);

@@ -156,7 +156,7 @@ public final class Pipeline {
         sets.put("student", new Embeddings.Set[] {Embeddings.of(backend, student, train, plain, 256, workers),
                 Embeddings.of(backend, student, test, plain, 256, workers)});
         sets.forEach((name, pair) -> {
-            KnnEvaluator knn = new KnnEvaluator(pair[0].values(), pair[0].labels(), pair[0].dim(), train.numClasses());
+            KnnEvaluator knn = new KnnEvaluator(pair[0].values(), pair[0].labels(), pair[0].dim(), train.numClasses(), backend);
             Map<Integer, Double> acc = new LinkedHashMap<>();
             for (int k : cfg.eval().k()) {
                 double a = knn.accuracy(pair[1].values(), pair[1].labels(), k, cfg.eval().temperature());

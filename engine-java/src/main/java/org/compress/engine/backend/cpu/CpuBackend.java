@@ -1,5 +1,8 @@
 // The CPU backend: host arrays and plain-Java ops. It is the readable reference every GPU op is tested
-// against, and the fallback where no GPU is usable.
+// against, and the fallback where no GPU is usable. CpuBackend.fast() swaps in the native oneDNN/OpenMP ops
+// (Dnnl*: convolution, GEMM, batch norm, activations, the CompRess and InfoNCE losses; F32 only, BF16 stays on the reference) where
+// libcompress_cpu.so loads, with CHANNELS_LAST networks (Nhwc*: pooling and bias in NHWC); new CpuBackend() is
+// always the plain-Java reference.
 package org.compress.engine.backend.cpu;
 
 import org.compress.engine.backend.Backend;
@@ -24,24 +27,76 @@ import org.compress.engine.tensor.DType;
 import org.compress.engine.tensor.Device;
 import org.compress.engine.tensor.MemoryFormat;
 import org.compress.engine.tensor.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 public final class CpuBackend implements Backend {
+    private static final Logger log = LoggerFactory.getLogger(CpuBackend.class);
+    private static boolean choiceLogged;
+
     private final ElementwiseOps elementwise = new CpuElementwise();
-    private final GemmOp gemm = new CpuGemm();
+    private final GemmOp gemm;
     private final NormalizeOp normalize = new CpuNormalize();
-    private final CompressLossOp compressLoss = new CpuCompressLoss();
-    private final InfoNceOp infoNce = new CpuInfoNce();
+    private final CompressLossOp compressLoss;
+    private final InfoNceOp infoNce;
     private final MemoryBankOp memoryBank = new CpuMemoryBank();
     // im2col + blocked GEMM; CpuConvolution (the direct definition) is its oracle in the tests.
-    private final ConvolutionOp convolution = new CpuGemmConvolution();
-    private final BatchNormOp batchNorm = new CpuBatchNorm();
-    private final PoolingOp pooling = new CpuPooling();
-    private final ActivationOp activation = new CpuActivation();
-    private final BiasOp bias = new CpuBias();
+    private final ConvolutionOp convolution;
+    private final BatchNormOp batchNorm;
+    private final PoolingOp pooling;
+    private final ActivationOp activation;
+    private final boolean fast;
+    private final BiasOp bias;
     private final DropoutOp dropout = new CpuDropout();
     private final SgdOp sgd = new CpuSgd();
     private final EmaOp ema = new CpuEma();
     private final ConvertOp convert = new CpuConvert();
+
+    /** The plain-Java reference backend. */
+    public CpuBackend() { this(false); }
+
+    private CpuBackend(boolean fast) {
+        this.fast = fast;
+        GemmOp refGemm = new CpuGemm();
+        ConvolutionOp refConv = new CpuGemmConvolution();
+        BatchNormOp refBn = new CpuBatchNorm();
+        ActivationOp refAct = new CpuActivation();
+        gemm = fast ? new DnnlGemm(refGemm) : refGemm;
+        convolution = fast ? new DnnlConvolution(refConv) : refConv;
+        batchNorm = fast ? new DnnlBatchNorm(refBn) : refBn;
+        activation = fast ? new DnnlActivation(refAct) : refAct;
+        pooling = fast ? new NhwcPooling(new CpuPooling()) : new CpuPooling();
+        bias = fast ? new NhwcBias(new CpuBias()) : new CpuBias();
+        compressLoss = fast ? new DnnlCompressLoss(new CpuCompressLoss()) : new CpuCompressLoss();
+        infoNce = fast ? new DnnlInfoNce(new CpuInfoNce()) : new CpuInfoNce();
+    }
+
+    /** The fast backend where libcompress_cpu.so loads, else the reference (the reason is logged once). */
+    public static CpuBackend fast() {
+        if (DnnlNative.available()) {
+            synchronized (CpuBackend.class) {
+                if (!choiceLogged) log.info("CPU backend with its native fast path: {}", DnnlNative.describe());
+                choiceLogged = true;
+            }
+            return new CpuBackend(true);
+        }
+        synchronized (CpuBackend.class) {
+            if (!choiceLogged) log.info("CPU backend without its native fast path (plain Java): {}", DnnlNative.reason());
+            choiceLogged = true;
+        }
+        return new CpuBackend(false);
+    }
+
+    /**
+     * CHANNELS_LAST (NHWC) for F32 networks on the fast backend: oneDNN's convolutions take NHWC as it is, so
+     * activations cross no reorder inside the network; the reference (and BF16) computes NCHW.
+     */
+    @Override public MemoryFormat preferredFormat(DType activations) {
+        return fast && activations == DType.F32 ? MemoryFormat.CHANNELS_LAST : MemoryFormat.CONTIGUOUS;
+    }
+
+    /** Whether this backend runs the native oneDNN ops. */
+    public boolean isFast() { return fast; }
 
     @Override public String name() { return "cpu"; }
 
@@ -94,5 +149,5 @@ public final class CpuBackend implements Backend {
 
     @Override public void close() { /* nothing held */ }
 
-    @Override public String toString() { return "CpuBackend"; }
+    @Override public String toString() { return fast ? "CpuBackend(" + DnnlNative.describe() + ")" : "CpuBackend(reference)"; }
 }

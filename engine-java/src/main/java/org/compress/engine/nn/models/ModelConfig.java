@@ -3,7 +3,8 @@
 // SimCLR's wide ResNet-50s), the ResNet base width (64 in torchvision; smaller for fast CPU runs and small
 // fixtures: every stage's channels scale with it), the head, the seed of the weight initialisation, and the
 // numerics: precision (FP32 or BF16_MIXED) and the memory format activations use inside the network
-// (CHANNELS_LAST = NHWC, cuDNN's tensor-core layout; a CUDA layout: the CPU ops take CONTIGUOUS only).
+// (CHANNELS_LAST = NHWC: cuDNN's tensor-core layout, and the fast CPU backend's oneDNN layout for FP32; the
+// plain-Java reference CPU ops take CONTIGUOUS only; Backend.preferredFormat says which a backend wants).
 package org.compress.engine.nn.models;
 
 import org.compress.engine.nn.Precision;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The CPU benchmark table in one command: our CPU backend (JMH: bench's CpuStepBenchmark, CpuLossBenchmark) and
+# the PyTorch peer (bench/peer/cpu_peer.py, /usr/bin/python3) on the same thread count, run alternating for
+# --rounds rounds under flock /tmp/compress-bench.lock, with the load (uptime) recorded before and after each run;
+# bench/report.py --cpu turns the raw results into the table. Build first: mvn -B -q package -DskipTests
+#   scripts/cpu-bench.sh [--threads N] [--rounds R] [--widths 8,16,64] [--inputs 1x28,3x32] [--modes train,infer]
+#                        [--no-loss] [--out DIR]
+# Writes DIR/{ours-rN.json, peer-rN.jsonl, load.txt, table.md} (default bench/results/cpu-<date>) and prints the table.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+threads=$(nproc); rounds=2; widths=8,16,64; inputs=1x28,3x32; modes=train,infer; loss=1
+out=$here/bench/results/cpu-$(date -u +%Y-%m-%d)
+while [ $# -gt 0 ]; do
+  case $1 in
+    --threads) threads=$2; shift 2;; --rounds) rounds=$2; shift 2;; --widths) widths=$2; shift 2;;
+    --inputs) inputs=$2; shift 2;; --modes) modes=$2; shift 2;; --out) out=$2; shift 2;; --no-loss) loss=0; shift;;
+    *) echo "cpu-bench: unknown option $1" >&2; exit 2;;
+  esac
+done
+jar=$here/bench/target/benchmarks.jar
+[ -f "$jar" ] || { echo "cpu-bench: $jar missing; build first: mvn -B -q package -DskipTests" >&2; exit 2; }
+mkdir -p "$out"
+: > "$out/load.txt"
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores," \
+       "$(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo); threads: $threads"
+  echo "command: scripts/cpu-bench.sh --threads $threads --rounds $rounds --widths $widths --inputs $inputs --modes $modes"
+} >> "$out/load.txt"
+jmh_params=(-p backend=cpu -p width="$widths" -p input="$inputs" -p mode="$modes")
+run() {   # run NAME COMMAND...: the load before and after, into load.txt
+  echo "$1 before: $(uptime)" >> "$out/load.txt"
+  "${@:2}"
+  echo "$1 after:  $(uptime)" >> "$out/load.txt"
+}
+export COMPRESS_THREADS=$threads
+for r in $(seq 1 "$rounds"); do
+  benches=CpuStepBenchmark; [ "$loss" = 1 ] && benches="CpuStepBenchmark|CpuLossBenchmark"
+  run "round $r ours" flock /tmp/compress-bench.lock java -jar "$jar" "$benches" "${jmh_params[@]}" \
+      -jvmArgsAppend "-Dcompress.threads=$threads" -rf json -rff "$out/ours-r$r.json" > "$out/ours-r$r.log" 2>&1
+  peer_args=(--threads "$threads" --widths "$widths" --inputs "$inputs" --modes "$modes")
+  [ "$loss" = 1 ] && peer_args+=(--loss)
+  run "round $r PyTorch" flock /tmp/compress-bench.lock /usr/bin/python3 "$here/bench/peer/cpu_peer.py" "${peer_args[@]}" \
+      > "$out/peer-r$r.jsonl" 2> "$out/peer-r$r.log"
+done
+python3 "$here/bench/report.py" --cpu "$out" | tee "$out/table.md"
