@@ -59,8 +59,11 @@ public final class MocoPretrainer {
     /** The cosine schedule the loop reads per iteration, at epoch + iteration / iterationsPerEpoch. */
     static LrSchedule schedule(TrainConfig.Moco cfg) { return LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0); }
 
-    /** The queue before the first step, K x D (F32). */
-    static MemoryBank newQueue(Backend backend, int k, int d, long seed) { return MemoryBank.uniform(backend, k, d, DType.F32, seed + 1); }
+    /**
+     * The queue before the first step, K x D (F32): unit-length Gaussian anchors as MoCo's builder makes them (not
+     * CompRess's uniform bank: MoCo's first K / batch steps see these as negatives, at MoCo's scale).
+     */
+    static MemoryBank newQueue(Backend backend, int k, int d, long seed) { return MemoryBank.unitGaussian(backend, k, d, DType.F32, seed + 1); }
 
     /**
      * One MoCo v2 step, the loop body (the training-parity test drives it on fixed batches): the momentum update comes
