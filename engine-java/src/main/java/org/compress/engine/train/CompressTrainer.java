@@ -88,6 +88,7 @@ public final class CompressTrainer {
         }
         DType bankType = DType.valueOf(cfg.bankDtype());
         int queue = Math.min(cfg.queueSize(), data.size());
+        // drop_last: the official train_student.py keeps the last partial batch; one batch shape keeps every buffer static
         LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
         teacher.eval();
         student.train();

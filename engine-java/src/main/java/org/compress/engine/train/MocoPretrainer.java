@@ -56,7 +56,11 @@ public final class MocoPretrainer {
         }
     }
 
-    /** The cosine schedule the loop reads per iteration, at epoch + iteration / iterationsPerEpoch. */
+    /**
+     * The cosine schedule the loop reads per iteration, at epoch + iteration / iterationsPerEpoch. Official MoCo
+     * (main_moco.py adjust_learning_rate) sets the same cosine once per epoch; the parity fixture follows ours
+     * (scripts/training_parity_torch.py --moco-lr-per-epoch runs the official one).
+     */
     static LrSchedule schedule(TrainConfig.Moco cfg) { return LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0); }
 
     /**
