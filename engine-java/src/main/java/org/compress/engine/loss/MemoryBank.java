@@ -1,5 +1,6 @@
 // A memory bank (queue) of K anchors of dimension D on one backend: a ring buffer written one batch at a time.
-// It starts as uniform random values in +-1/sqrt(D/3), not normalised, as the official CompRess code does.
+// CompRess's banks start as uniform random values in +-1/sqrt(D/3), not normalised, as the official CompRess code
+// does; MoCo's queue starts as unit-length Gaussian anchors, as the official MoCo code does.
 // The write pointer lives on the host, so enqueue() is one kernel launch and never synchronises.
 package org.compress.engine.loss;
 
@@ -24,6 +25,36 @@ public final class MemoryBank implements AutoCloseable {
 
     /** K x D bank in {@code dtype} (F32 or BF16), filled with U(-1/sqrt(D/3), 1/sqrt(D/3)) from {@code seed}. */
     public static MemoryBank uniform(Backend backend, int k, int d, DType dtype, long seed) {
+        check(k, d, dtype);
+        double stdv = 1.0 / Math.sqrt(d / 3.0);
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] init = new float[k * d];
+        for (int i = 0; i < init.length; i++) init[i] = (float) (random.nextDouble() * 2 * stdv - stdv);
+        return of(backend, init, k, d, dtype);
+    }
+
+    /**
+     * MoCo's queue: K anchors drawn from N(0, I_D) from {@code seed}, each scaled to unit length (moco/builder.py:
+     * randn(dim, K) normalised along dim, one column per anchor).
+     */
+    public static MemoryBank unitGaussian(Backend backend, int k, int d, DType dtype, long seed) {
+        check(k, d, dtype);
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] init = new float[k * d];
+        double[] row = new double[d];
+        for (int r = 0; r < k; r++) {
+            double sq = 0;
+            for (int j = 0; j < d; j++) {
+                row[j] = random.nextGaussian();
+                sq += row[j] * row[j];
+            }
+            double scale = 1 / Math.max(Math.sqrt(sq), 1e-12); // F.normalize's eps
+            for (int j = 0; j < d; j++) init[r * d + j] = (float) (row[j] * scale);
+        }
+        return of(backend, init, k, d, dtype);
+    }
+
+    private static void check(int k, int d, DType dtype) {
         Checks.positive("memory bank size K", k);
         Checks.positive("memory bank dimension D", d);
         if (dtype != DType.F32 && dtype != DType.BF16) {
@@ -32,10 +63,9 @@ public final class MemoryBank implements AutoCloseable {
         if ((long) k * d > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("memory bank of " + k + " x " + d + " exceeds 2^31 elements");
         }
-        double stdv = 1.0 / Math.sqrt(d / 3.0);
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] init = new float[k * d];
-        for (int i = 0; i < init.length; i++) init[i] = (float) (random.nextDouble() * 2 * stdv - stdv);
+    }
+
+    private static MemoryBank of(Backend backend, float[] init, int k, int d, DType dtype) {
         Tensor rows = backend.empty(dtype, k, d);
         try (Tensor host = Tensor.cpu(init, k, d); Tensor staged = backend.upload(host)) {
             backend.elementwise().cast(staged, rows);

@@ -100,13 +100,14 @@ public final class CompressTrainer {
         }
         DType bankType = DType.valueOf(cfg.bankDtype());
         int queue = Math.min(cfg.queueSize(), data.size());
+        // drop_last: the official train_student.py keeps the last partial batch; one batch shape keeps every buffer static
         LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
         teacher.eval();
         student.train();
         if (keyStudent != null) keyStudent.train();
         try (DataLoader loader = new DataLoader(data, view, loaderCfg);
-             MemoryBank teacherBank = MemoryBank.uniform(backend, queue, dt, bankType, seed + 11);
-             MemoryBank studentBank = method == Method.ONE_QUEUE ? null : MemoryBank.uniform(backend, queue, ds, bankType, seed + 12);
+             MemoryBank teacherBank = newTeacherBank(backend, queue, dt, bankType, seed);
+             MemoryBank studentBank = method == Method.ONE_QUEUE ? null : newStudentBank(backend, queue, ds, bankType, seed);
              CompressLoss loss = new CompressLoss(backend, new CompressLoss.Config(cfg.tau(), LossPath.valueOf(cfg.lossPath()), cfg.checkFinite()));
              Sgd sgd = new Sgd(backend, student.namedParameters(), Sgd.Options.compress());
              MomentumEncoder momentum = keyStudent == null ? null : new MomentumEncoder(backend, student, keyStudent, cfg.momentum())) {
@@ -127,20 +128,8 @@ public final class CompressTrainer {
                         while (it.hasNext()) {
                             try (TrainingBatches.Step b = it.next()) {
                                 double lr = schedule.lr(epoch + (double) i++ / perEpoch);
-                                Tensor x = b.view(0);
-                                Tensor t = cache != null ? cache.lookup(b.indices()) : teacher.embed(x);
-                                Tensor s = student.forward(x);
-                                Tensor keys = null;
-                                if (method == Method.TWO_QUEUES) { // as the official code: EMA before the keys, before this step's SGD
-                                    momentum.update();
-                                    keys = keyStudent.forward(x);
-                                }
-                                CompressLoss.Result r = loss.compute(t, s, teacherBank, studentBank);
-                                student.backward(r.gradStudent());
-                                sgd.step((float) lr);
-                                teacherBank.enqueue(r.teacherNormalized());
-                                if (method == Method.TWO_QUEUES) studentBank.enqueue(loss.normalize(keys));
-                                else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(r.studentNormalized());
+                                CompressLoss.Result r = step(method, teacher, cache, student, keyStudent, momentum, loss, teacherBank, studentBank,
+                                        sgd, b.view(0), b.indices(), lr);
                                 guard.observe(r.lossMean(), epoch, steps.steps() + 1);
                                 int e = epoch;
                                 steps.step(epoch, b.size(), lr, () -> { // a logged step reads the loss anyway: read the guard too
@@ -161,5 +150,41 @@ public final class CompressTrainer {
                 }
             }
         }
+    }
+
+    /** The teacher's bank before the first step (the student's comes from newStudentBank; 1q has none). */
+    static MemoryBank newTeacherBank(Backend backend, int k, int d, DType dtype, long seed) {
+        return MemoryBank.uniform(backend, k, d, dtype, seed + 11);
+    }
+
+    static MemoryBank newStudentBank(Backend backend, int k, int d, DType dtype, long seed) {
+        return MemoryBank.uniform(backend, k, d, dtype, seed + 12);
+    }
+
+    /**
+     * One CompRess step, the loop body (the training-parity test drives it on fixed batches). x: the batch's view,
+     * shared by teacher and student; the teacher embedding is looked up by {@code indices} when there is a cache.
+     * 2q: the momentum update comes before the keys, so the keys of step n come from the EMA that includes the student
+     * after step n - 1, as in the official train_student.py, which updates after each SGD step (its update after the
+     * last step is our first act of the next one). Logits are taken against both banks before anything is enqueued.
+     * The result's views are valid until the next call.
+     */
+    static CompressLoss.Result step(Method method, Network teacher, TeacherCache cache, Network student, Network keyStudent,
+                                    MomentumEncoder momentum, CompressLoss loss, MemoryBank teacherBank, MemoryBank studentBank, Sgd sgd,
+                                    Tensor x, int[] indices, double lr) {
+        Tensor t = cache != null ? cache.lookup(indices) : teacher.embed(x);
+        Tensor s = student.forward(x);
+        Tensor keys = null;
+        if (method == Method.TWO_QUEUES) {
+            momentum.update();
+            keys = keyStudent.forward(x);
+        }
+        CompressLoss.Result r = loss.compute(t, s, teacherBank, studentBank);
+        student.backward(r.gradStudent());
+        sgd.step((float) lr);
+        teacherBank.enqueue(r.teacherNormalized());
+        if (method == Method.TWO_QUEUES) studentBank.enqueue(loss.normalize(keys));
+        else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(r.studentNormalized());
+        return r;
     }
 }

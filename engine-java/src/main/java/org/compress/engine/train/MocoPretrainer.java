@@ -19,6 +19,7 @@ import org.compress.engine.optim.LrSchedule;
 import org.compress.engine.optim.MomentumEncoder;
 import org.compress.engine.optim.Sgd;
 import org.compress.engine.tensor.DType;
+import org.compress.engine.tensor.Tensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,11 +46,11 @@ public final class MocoPretrainer {
         LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
         int queue = Math.min(cfg.queueSize(), data.size());
         try (DataLoader loader = new DataLoader(data, twoViews, loaderCfg);
-             MemoryBank bank = MemoryBank.uniform(backend, queue, query.outputDim(), DType.F32, seed + 1);
+             MemoryBank bank = newQueue(backend, queue, query.outputDim(), seed);
              InfoNceLoss loss = new InfoNceLoss(backend, new InfoNceLoss.Config(cfg.tau(), LossPath.AUTO, false));
              Sgd sgd = new Sgd(backend, query.namedParameters(), Sgd.Options.compress());
              MomentumEncoder momentum = new MomentumEncoder(backend, query, key, cfg.momentum())) {
-            LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
+            LrSchedule schedule = schedule(cfg);
             int perEpoch = loader.batchesPerEpoch();
             TrainerCheckpoint.State state = new TrainerCheckpoint.State(Map.of("query.", query, "key.", key), sgd, Map.of("bank.", bank));
             TrainerCheckpoint.Position at = new TrainerCheckpoint.Position(0, 0, 0);
@@ -67,13 +68,7 @@ public final class MocoPretrainer {
                         while (it.hasNext()) {
                             try (TrainingBatches.Step b = it.next()) {
                                 double lr = schedule.lr(epoch + (double) i++ / perEpoch);
-                                var qOut = query.forward(b.view(0));
-                                momentum.update();
-                                var kOut = key.forward(b.view(1));
-                                InfoNceLoss.Result r = loss.compute(qOut, kOut, bank);
-                                query.backward(r.gradQuery());
-                                sgd.step((float) lr);
-                                bank.enqueue(r.keysNormalized());
+                                InfoNceLoss.Result r = step(query, key, momentum, loss, bank, sgd, b.view(0), b.view(1), lr);
                                 guard.observe(r.lossMean(), epoch, steps.steps() + 1);
                                 int e = epoch;
                                 steps.step(epoch, b.size(), lr, () -> { // a logged step reads the loss anyway: read the guard too
@@ -94,5 +89,35 @@ public final class MocoPretrainer {
                 }
             }
         }
+    }
+
+    /**
+     * The cosine schedule the loop reads per iteration, at epoch + iteration / iterationsPerEpoch. Official MoCo
+     * (main_moco.py adjust_learning_rate) sets the same cosine once per epoch; the parity fixture follows ours
+     * (scripts/training_parity_torch.py --moco-lr-per-epoch runs the official one).
+     */
+    static LrSchedule schedule(TrainConfig.Moco cfg) { return LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0); }
+
+    /**
+     * The queue before the first step, K x D (F32): unit-length Gaussian anchors as MoCo's builder makes them (not
+     * CompRess's uniform bank: MoCo's first K / batch steps see these as negatives, at MoCo's scale).
+     */
+    static MemoryBank newQueue(Backend backend, int k, int d, long seed) { return MemoryBank.unitGaussian(backend, k, d, DType.F32, seed + 1); }
+
+    /**
+     * One MoCo v2 step, the loop body (the training-parity test drives it on fixed batches): the momentum update comes
+     * after the query forward and before the keys, the logits are taken against the queue before this batch's keys are
+     * enqueued, and the SGD step uses the gradient of the query only. The result's views are valid until the next call.
+     */
+    static InfoNceLoss.Result step(Network query, Network key, MomentumEncoder momentum, InfoNceLoss loss, MemoryBank bank, Sgd sgd,
+                                   Tensor queryView, Tensor keyView, double lr) {
+        Tensor qOut = query.forward(queryView);
+        momentum.update();
+        Tensor kOut = key.forward(keyView);
+        InfoNceLoss.Result r = loss.compute(qOut, kOut, bank);
+        query.backward(r.gradQuery());
+        sgd.step((float) lr);
+        bank.enqueue(r.keysNormalized());
+        return r;
     }
 }
