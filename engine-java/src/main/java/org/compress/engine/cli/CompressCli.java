@@ -6,13 +6,21 @@ import picocli.CommandLine.Command;
 
 @Command(name = "compress", mixinStandardHelpOptions = true, version = "CompRess Engine 0.1.0",
         description = "Compress a self-supervised teacher into a small student (CompRess, NeurIPS 2020).",
-        subcommands = {InfoCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, TrainCommand.class, PretrainCommand.class, DistillCommand.class, CacheTeacherCommand.class,
+                EvalCommand.class, ExportCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class CompressCli implements Runnable {
     @Override public void run() { new CommandLine(this).usage(System.out); }
 
     /** Runs the CLI and returns its exit code (main() is the only place that exits). */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new CompressCli());
+        try {
+            ConfigFile config = ConfigFile.fromArgs(args);          // -c config.yaml: defaults that flags override
+            if (config != null) cli.setDefaultValueProvider(config);
+        } catch (RuntimeException e) {
+            cli.getErr().println("error: " + e.getMessage());
+            return 2;
+        }
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("error: " + e.getMessage());
             if (Boolean.getBoolean("compress.debug")) e.printStackTrace(cmd.getErr());

@@ -7,6 +7,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.compress.engine.train.Pipeline;
+import org.compress.engine.train.Progress;
+import org.compress.engine.train.StageRunner;
 import org.compress.engine.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -51,8 +53,18 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = D.backend();
     @Option(names = "--seed", description = "seed of data order, augmentation and initialisation (default: ${DEFAULT-VALUE})") long seed = D.seed();
     @Option(names = "--out", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");
+    @Option(names = "--keep-last", description = "epoch checkpoints kept, 0 = all (default: ${DEFAULT-VALUE})") int keepLast = 0;
+    @Option(names = "--progress", description = "AUTO (a bar on a terminal, log lines otherwise), ON or OFF (default: ${DEFAULT-VALUE})")
+    Progress.Mode progress = Progress.Mode.AUTO;
+    @Option(names = {"-c", "--config"}, description = "YAML file of option: value defaults (flags on the command line win)") Path config;
+    @Option(names = "--print-config", description = "print the resolved options as YAML and exit") boolean printConfig;
 
     @Override public Integer call() {
+        if (config != null) ConfigFile.load(config).checkKeys(spec);
+        if (printConfig) {
+            spec.commandLine().getOut().print(ConfigFile.print(spec));
+            return 0;
+        }
         TrainConfig d = D;
         boolean fashion = dataset.equals("fashion-mnist");
         int size = fashion ? d.data().imageSize() : imageSize;
@@ -65,7 +77,7 @@ final class TrainCommand implements Callable<Integer> {
                 new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery(), cachedTeacher,
                         lrSchedule),
                 d.eval(), seed, backend);
-        Pipeline.Summary s = Pipeline.run(cfg, out, resume);
+        Pipeline.Summary s = Pipeline.run(cfg, new StageRunner.Options(out, keepLast, progress), resume);
         var w = spec.commandLine().getOut();
         w.printf(Locale.ROOT, "%nrun directory: %s (%.0f s)%n", s.runDirectory(), s.seconds());
         w.printf(Locale.ROOT, "k-NN top-1 on the test images:%n");

@@ -78,7 +78,8 @@ public final class CompressTrainer {
         if ((method == Method.TWO_QUEUES) != (keyStudent != null)) {
             throw new IllegalArgumentException("CompRess " + cfg.method() + ": a momentum student is needed exactly for 2q");
         }
-        int dt = teacher.embeddingDim(), ds = student.outputDim();
+        if (teacher == null && cache == null) throw new IllegalArgumentException("CompRess: a teacher network or a teacher cache is needed");
+        int dt = cache != null ? cache.dim() : teacher.embeddingDim(), ds = student.outputDim();
         if (method == Method.ONE_QUEUE && ds != dt) {
             throw new IllegalArgumentException("CompRess 1q: the student must project to the teacher's " + dt + "-d, it outputs " + ds + "-d");
         }
@@ -89,7 +90,7 @@ public final class CompressTrainer {
         DType bankType = DType.valueOf(cfg.bankDtype());
         int queue = Math.min(cfg.queueSize(), data.size());
         LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
-        teacher.eval();
+        if (teacher != null) teacher.eval();
         student.train();
         if (keyStudent != null) keyStudent.train();
         try (DataLoader loader = new DataLoader(data, view, loaderCfg);
@@ -106,8 +107,9 @@ public final class CompressTrainer {
                 first = TrainerCheckpoint.restore(resumeFrom, student, keyStudent, sgd, teacherBank, studentBank) + 1;
                 log.info("resumed from {} at epoch {}", resumeFrom, first);
             }
+            steps.expect((long) perEpoch * (cfg.epochs() - first));
             for (int epoch = first; epoch < cfg.epochs(); epoch++) {
-                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch)) {
+                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch, steps)) {
                     int i = 0;
                     while (it.hasNext()) {
                         try (TrainingBatches.Step b = it.next()) {
@@ -132,6 +134,7 @@ public final class CompressTrainer {
                 }
                 TrainerCheckpoint.save(backend, run, epoch, student, keyStudent, sgd, teacherBank, studentBank);
             }
+            steps.close();
         }
     }
 }

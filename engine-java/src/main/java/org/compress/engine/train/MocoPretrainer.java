@@ -38,10 +38,11 @@ public final class MocoPretrainer {
             LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
             StepLog steps = new StepLog("moco", run, log, cfg.logEvery());
             int perEpoch = loader.batchesPerEpoch();
+            steps.expect((long) perEpoch * cfg.epochs());
             query.train();
             key.train();
             for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
-                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch)) {
+                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch, steps)) {
                     int i = 0;
                     while (it.hasNext()) {
                         try (TrainingBatches.Step b = it.next()) {
@@ -58,6 +59,7 @@ public final class MocoPretrainer {
                     }
                 }
             }
+            steps.close();
         }
     }
 }

@@ -25,6 +25,8 @@ public final class RunDirectory implements AutoCloseable {
     private final Path root;
     private final BufferedWriter metrics;
     private final List<Map<String, Object>> history = new ArrayList<>();
+    private int keepLast;
+    private Progress.Mode progress = Progress.Mode.AUTO;
 
     public RunDirectory(Path root, Object resolvedConfig) {
         this.root = root;
@@ -39,6 +41,35 @@ public final class RunDirectory implements AutoCloseable {
     }
 
     public Path root() { return root; }
+
+    /** Keep only the last {@code k} epoch checkpoints of each kind (0 = keep all). */
+    public void keepLast(int k) {
+        if (k < 0) throw new IllegalArgumentException("keep-last: expected 0 (all) or more, found " + k);
+        keepLast = k;
+    }
+
+    public int keepLast() { return keepLast; }
+
+    void progress(Progress.Mode mode) { progress = mode; }
+
+    Progress.Mode progress() { return progress; }
+
+    /**
+     * After checkpoints/PREFIX-EPOCH.safetensors was completed: deletes PREFIX-E.safetensors (marker first, so a
+     * crash in between leaves an incomplete file, never a marked one) for every E <= epoch - keepLast.
+     */
+    public void pruneEpochCheckpoints(String prefix, int epoch) {
+        if (keepLast == 0) return;
+        for (int e = epoch - keepLast; e >= 0; e--) {
+            Path file = checkpointPath(prefix + e + ".safetensors");
+            try {
+                Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".done"));
+                if (!Files.deleteIfExists(file)) break;   // older ones were pruned before
+            } catch (IOException ex) {
+                throw new UncheckedIOException("cannot delete old checkpoint " + file + ": " + ex.getMessage(), ex);
+            }
+        }
+    }
 
     /** Appends one metrics record (flushed at once, so a crash loses nothing already logged). */
     public synchronized void log(Map<String, Object> record) {

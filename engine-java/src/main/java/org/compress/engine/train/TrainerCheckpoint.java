@@ -30,6 +30,7 @@ final class TrainerCheckpoint {
         Path file = run.checkpointPath("compress-epoch-" + epoch + ".safetensors");
         Safetensors.write(file, out);
         run.markComplete(file);
+        run.pruneEpochCheckpoints("compress-epoch-", epoch);
         return file;
     }
 
