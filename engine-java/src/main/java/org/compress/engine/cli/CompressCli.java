@@ -13,7 +13,15 @@ public final class CompressCli implements Runnable {
 
     /** Runs the CLI and returns its exit code (main() is the only place that exits). */
     public static int execute(String... args) {
+        return execute(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** As execute(args), writing the commands' output and errors to the given writers. */
+    public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new CompressCli());
+        cli.setOverwrittenOptionsAllowed(true);                       // the last of a repeated flag wins
+        cli.setOut(out);
+        cli.setErr(err);
         try {
             ConfigFile config = ConfigFile.fromArgs(args);          // -c config.yaml: defaults that flags override
             if (config != null) cli.setDefaultValueProvider(config);

@@ -86,7 +86,13 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider {
         }
     }
 
-    /** The command's resolved options as YAML (longest name without dashes: value). */
+    /** An option's first long name without dashes (the engine's own; official aliases come after it). */
+    static String primaryName(OptionSpec o) {
+        for (String n : o.names()) if (n.startsWith("--")) return n.substring(2);
+        return o.longestName().replaceFirst("^-+", "");
+    }
+
+    /** The command's resolved options as YAML (first long name without dashes: value). */
     static String print(CommandSpec spec) {
         try {
             return YAML.writeValueAsString(options(spec));
@@ -99,7 +105,7 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider {
     static Map<String, Object> options(CommandSpec spec) {
         Map<String, Object> out = new LinkedHashMap<>();
         for (OptionSpec o : spec.options()) {
-            String key = o.longestName().replaceFirst("^-+", "");
+            String key = primaryName(o);
             if (NOT_CONFIG.contains(key)) continue;
             Object v = o.getValue();
             if (v instanceof int[] a) v = java.util.Arrays.stream(a).boxed().toList();
