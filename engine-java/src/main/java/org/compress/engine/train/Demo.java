@@ -46,7 +46,7 @@ public final class Demo {
         public static Scale gpu() { return new Scale("gpu", 60_000, 10_000, 32, 100, 16, 15, 256, 16384, 16384, 0.05, 0.06, 0.1, 40); }
 
         /** Seconds to run the tests: tiny networks on a slice. */
-        public static Scale tiny() { return new Scale("tiny", 256, 200, 4, 1, 4, 1, 64, 256, 256, 0.05, 0.06, 0.05, 2); }
+        public static Scale tiny() { return new Scale("tiny", 256, 200, 4, 2, 4, 1, 64, 256, 256, 0.05, 0.06, 0.05, 2); }
 
         public static Scale named(String name, boolean gpu) {
             return switch (name) {
