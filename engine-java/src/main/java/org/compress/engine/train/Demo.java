@@ -156,6 +156,17 @@ public final class Demo {
         double seconds = (System.nanoTime() - start) / 1e9;
         Result result = new Result(folder, table, perSeed, teacherFile, seconds);
         write(result, s);
+        try {                                      // the demo is one row of the runs folder's summary.csv
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("kind", "demo-" + s.name());
+            summary.put("top1", table);
+            summary.put("seconds", seconds);
+            RunDirectory.writeAtomically(folder.resolve("summary.json"),
+                    new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        RunsSummary.update(runsRoot);
         return result;
     }
 

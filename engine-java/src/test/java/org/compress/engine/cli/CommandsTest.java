@@ -139,6 +139,15 @@ class CommandsTest {
 
         cli(args("distill", TINY, STUDENT, "--out", out, "--teacher-cache", cache, "--epochs", "1", "--train-images", "200"))
                 .fails("was made for other data (256 images");
+
+        // a cache of a wider teacher (64-d) next to this 32-d teacher: the dimensions do not match, said in one line
+        Network wide = Models.build(cpu, new TrainConfig.Model("resnet18", 8, true, null, "torchvision"), 1, Head.none(), 3);
+        Path wideTeacher = dir.resolve("wide/teacher.safetensors");
+        Files.createDirectories(wideTeacher.getParent());
+        Safetensors.write(wideTeacher, wide.stateDict(), new ModelCard(ModelCard.ROLE_TEACHER, "resnet18", 8, true, 1, 64, Head.none()).metadata());
+        cli(args("cache-teacher", TINY, "--out", out, "--teacher", wideTeacher, "-o", dir.resolve("wide/cache.safetensors"))).ok();
+        cli(args("distill", TINY, STUDENT, "--out", out, "--teacher", teacher, "--teacher-cache", dir.resolve("wide/cache.safetensors"), "--epochs", "1"))
+                .fails("teacher cache holds 64-d embeddings but the teacher embeds in 32-d");
     }
 
     @Test void theThreeEvaluationsAgreeWithTheirDefinitions() throws Exception {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DemoCommandTest {
     @Test void tinyDemoWritesThePapersTableForEveryMethod(@TempDir Path dir) throws Exception {
         CommandsTest.Run r = CommandsTest.cli("demo", "--scale", "tiny", "--retrain-teacher", "--backend", "cpu", "--progress", "OFF",
-                "--out", dir.toString(), "--seeds", "0,1").ok();
+                "--out", dir.toString(), "--seeds", "0,1", "--train-images", "128", "--test-images", "100").ok();
         Path folder;
         try (Stream<Path> s = Files.list(dir)) {
             folder = s.filter(p -> p.getFileName().toString().endsWith("-demo-tiny")).findFirst().orElseThrow();
