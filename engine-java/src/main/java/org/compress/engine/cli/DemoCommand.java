@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = "CompRess-2q / 1q vs MoCo v2 alone vs supervised on Fashion-MNIST with one student budget: the paper's table in miniature.")
 final class DemoCommand implements Callable<Integer> {
-    /** The teacher this repository ships (see models/README.md). */
+    /** Where the teacher this repository is to ship lives (not committed yet: until then pass --teacher or --retrain-teacher). */
     static final String SHIPPED_TEACHER = "models/fashion-mnist-teacher.safetensors";
 
     @Spec CommandSpec spec;
