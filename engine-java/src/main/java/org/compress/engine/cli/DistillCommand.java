@@ -49,6 +49,8 @@ final class DistillCommand implements Callable<Integer> {
     @Option(names = {"--momentum", "--compress_m"}, description = "EMA of the momentum student, 2q (default: ${DEFAULT-VALUE})") double momentum = 0.999;
     @Option(names = "--bank-dtype", description = "F32 or BF16 banks (default: ${DEFAULT-VALUE})") String bankDtype = "F32";
     @Option(names = "--resume", description = "continue from checkpoints/compress-epoch-N.safetensors of a run with the same options") Path resume;
+    @Option(names = "--precision", description = "FP32 or BF16_MIXED (bf16 activations, FP32 masters, as PyTorch's bf16 autocast) (default: ${DEFAULT-VALUE})")
+    String precision = "FP32";
     @Option(names = "--log-every", description = "steps between logged losses (default: ${DEFAULT-VALUE})") int logEvery = 50;
 
     @Override public Integer call() {
@@ -57,7 +59,7 @@ final class DistillCommand implements Callable<Integer> {
         CompressTrainer.Method.parse(method);
         TrainConfig.Model t = teacher != null ? Commands.model(teacher, teacherArch, teacherWidth, run.smallInput(), teacherPreset)
                 : new TrainConfig.Model(teacherArch, teacherWidth, run.smallInput(), null, teacherPreset);
-        TrainConfig.Model s = new TrainConfig.Model(arch, width, run.smallInput(), null, "torchvision");
+        TrainConfig.Model s = new TrainConfig.Model(arch, width, run.smallInput(), null, "torchvision", precision);
         TrainConfig cfg = new TrainConfig(run.data(), t, s, Commands.noMoco(),
                 new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, momentum, bankDtype, "AUTO", false, logEvery,
                         teacherCache != null, lrSchedule), Commands.knnEval(), run.seed, run.backend);

@@ -29,11 +29,13 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--moco-t", description = "softmax temperature (default: ${DEFAULT-VALUE})") float tau = 0.2f;
     @Option(names = "--moco-m", description = "momentum of the key encoder (default: ${DEFAULT-VALUE})") double momentum = 0.999;
     @Option(names = "--moco-dim", description = "output dimension of the MLP head (default: ${DEFAULT-VALUE})") int dim = 128;
+    @Option(names = "--precision", description = "FP32 or BF16_MIXED (bf16 activations, FP32 masters, as PyTorch's bf16 autocast) (default: ${DEFAULT-VALUE})")
+    String precision = "FP32";
     @Option(names = "--log-every", description = "steps between logged losses (default: ${DEFAULT-VALUE})") int logEvery = 50;
 
     @Override public Integer call() {
         if (Commands.printedConfig(spec, run)) return 0;
-        TrainConfig.Model teacher = new TrainConfig.Model(arch, width, run.smallInput(), null, "torchvision");
+        TrainConfig.Model teacher = new TrainConfig.Model(arch, width, run.smallInput(), null, "torchvision", precision);
         TrainConfig cfg = new TrainConfig(run.data(), teacher, teacher, new TrainConfig.Moco(epochs, batchSize, lr, queue, tau, dim, momentum, logEvery),
                 Commands.noCompress(batchSize), Commands.knnEval(), run.seed, run.backend);
         var o = StageRunner.run("pretrain", cfg, Commands.recorded(spec, cfg), run.runner(), c -> {
