@@ -4,6 +4,7 @@
 package org.compress.engine.train;
 
 import java.util.Locale;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -23,8 +24,10 @@ public final class Progress implements AutoCloseable {
             case AUTO -> System.console() != null;
         };
         if (!on || totalSteps <= 0) return new Progress(null);
-        return new Progress(new ProgressBarBuilder().setTaskName(stage).setInitialMax(totalSteps).setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(500).setUnit(" steps", 1).showSpeed().build());
+        ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(stage).setInitialMax(totalSteps).setStyle(ProgressBarStyle.ASCII)
+                .setUpdateIntervalMillis(500).setUnit(" steps", 1).showSpeed();
+        if (System.console() == null) b.setConsumer(new ConsoleProgressBarConsumer(System.err, 160)); // forced ON into a file or pipe
+        return new Progress(b.build());
     }
 
     boolean drawing() { return bar != null; }
