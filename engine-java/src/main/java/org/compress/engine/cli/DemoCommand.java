@@ -45,6 +45,7 @@ final class DemoCommand implements Callable<Integer> {
         if (config != null) ConfigFile.load(config).checkKeys(spec);
         if (printConfig) {
             spec.commandLine().getOut().print(ConfigFile.print(spec));
+            spec.commandLine().getOut().flush();
             return 0;
         }
         boolean gpu = backend.startsWith("cuda") || (backend.equals("auto") && CudaProbe.probe().available());

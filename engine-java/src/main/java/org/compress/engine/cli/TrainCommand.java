@@ -63,6 +63,7 @@ final class TrainCommand implements Callable<Integer> {
         if (config != null) ConfigFile.load(config).checkKeys(spec);
         if (printConfig) {
             spec.commandLine().getOut().print(ConfigFile.print(spec));
+            spec.commandLine().getOut().flush();
             return 0;
         }
         TrainConfig d = D;

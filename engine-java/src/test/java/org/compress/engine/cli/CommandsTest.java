@@ -218,6 +218,11 @@ class CommandsTest {
         assertTrue(exported.containsKey("bn1.num_batches_tracked") && exported.containsKey("layer4.1.bn2.running_var"));
         assertEquals(exported.size() - 2, Safetensors.read(Path.of(backboneOnly + ".safetensors")).size());
 
+        // the exported .pth is PyTorch weights a user could bring: distill takes it as an online teacher by its options
+        cli(args("distill", TINY, STUDENT, "--out", out.resolve("from-pth"), "--teacher", backboneOnly + ".pth", "--teacher-arch", "resnet18",
+                "--teacher-width", "4", "--teacher-preset", "torchvision", "--epochs", "1")).ok();
+        assertTrue(Files.exists(runDir(out.resolve("from-pth"), "-distill-2q").resolve("checkpoints/student.safetensors.done")));
+
         // a teacher is not a student
         cli(args("export", teacher, "-o", out.resolve("x"))).fails("is a teacher checkpoint, not a student");
 
