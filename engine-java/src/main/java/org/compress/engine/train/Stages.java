@@ -213,9 +213,8 @@ public final class Stages {
         return file;
     }
 
+    /** MoCo's MLP head (fc.0, fc.2) or a linear one (fc): what the checkpoint's ModelCard records. */
     private static Head headOf(Network net) {
-        boolean mlp = net.stateDict().containsKey("fc.2.weight") || net.stateDict().keySet().stream().anyMatch(k -> k.endsWith(".2.weight")
-                && (k.startsWith("fc.") || k.startsWith("classifier.")));
-        return mlp ? Head.mlp(net.outputDim()) : Head.linear(net.outputDim());
+        return net.stateDict().containsKey("fc.2.weight") ? Head.mlp(net.outputDim()) : Head.linear(net.outputDim());
     }
 }
