@@ -27,6 +27,9 @@ final class CacheTeacherCommand implements Callable<Integer> {
     @Option(names = {"--teacher-arch", "--teacher_arch"}, description = "when the file does not say (default: ${DEFAULT-VALUE})") String teacherArch = "resnet50";
     @Option(names = "--teacher-width", description = "when the file does not say (default: ${DEFAULT-VALUE})") int teacherWidth = 64;
     @Option(names = "--teacher-preset", description = "key preset of foreign weights (default: ${DEFAULT-VALUE})") String teacherPreset = "moco";
+    @Option(names = "--views", description = "0: the centre crop (as the official code); N: N augmented views (the CompRess recipe as"
+            + " distill's loader draws it at epochs 0..N-1 with this --seed; distill then cycles through them) (default: ${DEFAULT-VALUE})")
+    int views = 0;
     @Option(names = {"--output", "-o"}, description = "cache file (default: the run's checkpoints/teacher-cache.safetensors)") Path output;
 
     @Override public Integer call() {
@@ -35,12 +38,20 @@ final class CacheTeacherCommand implements Callable<Integer> {
         TrainConfig cfg = new TrainConfig(run.data(), t, t, Commands.noMoco(), Commands.noCompress(256), Commands.knnEval(), run.seed, run.backend);
         var o = StageRunner.run("cache-teacher", cfg, Commands.recorded(spec, cfg), run.runner(), c -> {
             Network net = Stages.loadTeacher(c);
-            Embeddings.Set set = Embeddings.of(c.backend(), net, c.data().train(), c.data().evalView(), 256, cfg.data().workers());
+            if (views < 0) throw new IllegalArgumentException("cache-teacher: --views must be 0 or more, found " + views);
             Path file = output != null ? output : c.run().checkpointPath("teacher-cache.safetensors");
-            TeacherCache.save(file, set, c.data().train(), teacher.toString());
+            int n = c.data().train().size(), dim = net.embeddingDim();
+            float[] values = new float[n * Math.max(1, views) * dim];
+            for (int v = 0; v < Math.max(1, views); v++) {
+                Embeddings.Set set = views == 0 ? Embeddings.of(c.backend(), net, c.data().train(), c.data().evalView(), 256, cfg.data().workers())
+                        : Embeddings.of(c.backend(), net, c.data().train(), c.data().view(), 256, cfg.data().workers(), run.seed, v);
+                System.arraycopy(set.values(), 0, values, v * n * dim, n * dim);
+            }
+            TeacherCache.save(file, values, dim, views, run.seed, c.data().train(), teacher.toString());
             c.summary().put("cache", file.toString());
-            c.summary().put("images", set.labels().length);
-            c.summary().put("dim", set.dim());
+            c.summary().put("images", n);
+            c.summary().put("views", views);
+            c.summary().put("dim", dim);
             return file;
         });
         spec.commandLine().getOut().printf(Locale.ROOT, "teacher cache: %s (%.0f s)%n", o.value(), o.seconds());

@@ -65,7 +65,7 @@ final class DistillCommand implements Callable<Integer> {
                         teacherCache != null, lrSchedule), Commands.knnEval(), run.seed, run.backend);
         var o = StageRunner.run("distill-" + method, cfg, Commands.recorded(spec, cfg), run.runner(), c -> {
             Network net = teacher != null ? Stages.loadTeacher(c) : null;
-            try (TeacherCache cache = teacherCache != null ? TeacherCache.load(c.backend(), teacherCache, c.data().train()) : null) {
+            try (TeacherCache cache = teacherCache != null ? TeacherCache.load(c.backend(), teacherCache, c.data().train(), run.seed) : null) {
                 Network student = Stages.distill(c, net, cache, resume);
                 c.summary().put("student", c.run().checkpointPath("student.safetensors").toString());
                 return student.embeddingDim();

@@ -3,7 +3,8 @@
 //   loss = mean_i KL(softmax(t_i Qt / tau) || softmax(s_i Qs / tau)) against the banks before this batch
 //   backward through the student, SGD step; then enqueue t into Qt and k (2q), s (2q without momentum) into Qs.
 // 1q: the student has a linear head to the teacher's dimension and is scored against Qt; there is no Qs.
-// Cached teacher: t is looked up by image index from embeddings computed once (TeacherCache).
+// Cached teacher: t is looked up by image index from embeddings computed once (TeacherCache); a cache of V
+// augmented views makes epoch e draw the loader's augmentation of epoch e mod V, the view that was cached.
 package org.compress.engine.train;
 
 import org.compress.engine.backend.Backend;
@@ -109,13 +110,13 @@ public final class CompressTrainer {
             }
             steps.expect((long) perEpoch * (cfg.epochs() - first));
             for (int epoch = first; epoch < cfg.epochs(); epoch++) {
-                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch, steps)) {
+                try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, cache != null ? cache.loaderEpoch(epoch) : epoch, steps)) {
                     int i = 0;
                     while (it.hasNext()) {
                         try (TrainingBatches.Step b = it.next()) {
                             double lr = schedule.lr(epoch + (double) i++ / perEpoch);
                             Tensor x = b.view(0);
-                            Tensor t = cache != null ? cache.lookup(b.indices()) : teacher.embed(x);
+                            Tensor t = cache != null ? cache.lookup(epoch, b.indices()) : teacher.embed(x);
                             Tensor s = student.forward(x);
                             Tensor keys = null;
                             if (method == Method.TWO_QUEUES) { // as the official code: EMA before the keys, before this step's SGD

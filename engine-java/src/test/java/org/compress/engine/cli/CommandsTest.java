@@ -174,6 +174,33 @@ class CommandsTest {
                 .fails("teacher cache holds 64-d embeddings but the teacher embeds in 32-d");
     }
 
+    @Test void aCacheOfAugmentedViewsGivesTheOnlineTeachersRun() throws Exception {
+        Path out = dir.resolve("views");
+        Path cache = dir.resolve("views/cache.safetensors");
+        Files.createDirectories(cache.getParent());
+        cli(args("cache-teacher", TINY, "--out", out, "--teacher", teacher, "--views", "3", "-o", cache)).ok();
+        Tensor cached = Safetensors.read(cache).get("embeddings");
+        assertArrayEquals(new int[] {3 * 256, 32}, cached.shape());
+        // block 1 is the teacher's embedding of the CompRess view the training loader draws at epoch 1 (seed 7)
+        DataSpec spec = DataSpec.of(new TrainConfig.Data("fashion-mnist", "/usr/share/datasets/fashion-mnist", 256, 128, 2, 28));
+        CpuBackend cpu = new CpuBackend();
+        Network t = Models.build(cpu, ModelCard.read(teacher).model(teacher.toString()), 1, Head.none(), 0);
+        Models.load(t, teacher, "torchvision");
+        float[] block1 = Arrays.copyOfRange(cached.cpuStorage().f32(), 256 * 32, 2 * 256 * 32);
+        assertArrayEquals(Embeddings.of(cpu, t, spec.train(), spec.view(), 64, 1, 7, 1).values(), block1);
+        assertTrue(!Arrays.equals(Arrays.copyOf(cached.cpuStorage().f32(), 256 * 32), block1), "the views differ");
+        // for epochs below the view count the cached run sees exactly what the online teacher computes: same student
+        cli(args("distill", TINY, STUDENT, "--out", out.resolve("online"), "--teacher", teacher, "--epochs", "3")).ok();
+        cli(args("distill", TINY, STUDENT, "--out", out.resolve("cached"), "--teacher-cache", cache, "--epochs", "3")).ok();
+        Map<String, Tensor> a = Safetensors.read(runDir(out.resolve("online"), "-distill-2q").resolve("checkpoints/student.safetensors"));
+        Map<String, Tensor> b = Safetensors.read(runDir(out.resolve("cached"), "-distill-2q").resolve("checkpoints/student.safetensors"));
+        for (String k : a.keySet()) {
+            if (a.get(k).dtype() == org.compress.engine.tensor.DType.F32) assertArrayEquals(a.get(k).cpuStorage().f32(), b.get(k).cpuStorage().f32(), k);
+        }
+        cli(args("distill", TINY, STUDENT, "--out", out, "--teacher-cache", cache, "--epochs", "1", "--seed", "8"))
+                .fails("holds augmented views drawn with seed 7, this run uses seed 8");
+    }
+
     @Test void theThreeEvaluationsAgreeWithTheirDefinitions() throws Exception {
         Path out = dir.resolve("eval");
         Run r = cli(args("eval", "all", TINY, "--out", out, "--weights", teacher, "-k", "1,20", "--linear-epochs", "5")).ok();
