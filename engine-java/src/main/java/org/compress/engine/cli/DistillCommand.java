@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.compress.engine.EngineException;
 import org.compress.engine.nn.models.Network;
+import org.compress.engine.train.ModelCard;
 import org.compress.engine.train.StageRunner;
 import org.compress.engine.train.Stages;
 import org.compress.engine.train.TeacherCache;
@@ -65,7 +66,16 @@ final class DistillCommand implements Callable<Integer> {
                 new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, momentum, bankDtype, "AUTO", false, logEvery,
                         teacherCache != null, lrSchedule), Commands.knnEval(), run.seed, run.backend);
         return Commands.training(spec, stop -> {
-            var o = StageRunner.run("distill-" + method, cfg, Commands.recorded(spec, cfg), run.runner().resuming(resume, stop), c -> {
+            var o = StageRunner.run("distill-" + method, cfg, Commands.recorded(spec, cfg), run.runner().resuming(resume, stop), data -> {
+                if (teacherCache == null) return; // a cache for other data, another seed or another teacher: refused before any work
+                TeacherCache.check(teacherCache, data.train(), run.seed);
+                int cacheDim = TeacherCache.dim(teacherCache);
+                ModelCard card = teacher != null ? ModelCard.read(teacher) : null;
+                if (card != null && card.embeddingDim() != cacheDim) {
+                    throw new EngineException("teacher cache holds " + cacheDim + "-d embeddings but the teacher embeds in " + card.embeddingDim()
+                            + "-d: the cache was made by another teacher");
+                }
+            }, c -> {
                 Network net = teacher != null ? Stages.loadTeacher(c) : null;
                 try (TeacherCache cache = teacherCache != null ? TeacherCache.load(c.backend(), teacherCache, c.data().train(), run.seed) : null) {
                     Network student = Stages.distill(c, net, cache);

@@ -101,6 +101,16 @@ public final class StageRunner {
      * options). Nothing is created before ConfigValidator accepted cfg and options.resume().
      */
     public static <T> Outcome<T> run(String kind, TrainConfig cfg, Object resolvedConfig, Options options, Stage<T> stage) {
+        return run(kind, cfg, resolvedConfig, options, data -> { }, stage);
+    }
+
+    /** Checks of a command's own inputs against the validated data (e.g. a teacher cache's listing); throws to refuse. */
+    public interface Check {
+        void run(DataSpec data);
+    }
+
+    /** As above, with {@code check} run after ConfigValidator and still before anything is created. */
+    public static <T> Outcome<T> run(String kind, TrainConfig cfg, Object resolvedConfig, Options options, Check check, Stage<T> stage) {
         long start = System.nanoTime();
         if (options.keepLast() < 0) {
             throw new InvalidConfigurationException(List.of("--keep-last: expected 0 (all) or more, found " + options.keepLast()));
@@ -111,6 +121,7 @@ public final class StageRunner {
             log.info("--resume {}: nothing to resume under {}; starting a new run", options.resume(), options.runsRoot());
         }
         DataSpec data = valid.data();
+        check.run(data);
         try (Backend backend = Backends.select(cfg.backend()); RunDirectory run = open(kind, resolvedConfig, options.runsRoot(), point)) {
             Path dir = run.root();
             run.keepLast(options.keepLast());

@@ -116,6 +116,27 @@ public final class TeacherCache implements AutoCloseable {
      * of augmented views) with another loader seed than {@code seed}, whose augmentations would not be the run's.
      */
     public static TeacherCache load(Backend backend, java.nio.file.Path file, Dataset data, long seed) {
+        int views = check(file, data, seed);
+        Tensor t = org.compress.engine.io.Safetensors.read(file).get("embeddings");
+        float[] values = t.cpuStorage().f32().length == t.numel() ? t.cpuStorage().f32()
+                : java.util.Arrays.copyOfRange(t.cpuStorage().f32(), (int) t.offset(), (int) (t.offset() + t.numel()));
+        return new TeacherCache(backend, values, data.size(), t.dim(1), views);
+    }
+
+    /** The embedding dimension of the cache in {@code file}, read from its header only. */
+    public static int dim(java.nio.file.Path file) {
+        try (var f = org.compress.engine.io.Safetensors.open(file)) {
+            return f.entries().stream().filter(e -> e.name().equals("embeddings")).findFirst()
+                    .orElseThrow(() -> new org.compress.engine.io.CheckpointException(file + " has no 'embeddings' tensor; not a teacher cache"))
+                    .shape()[1];
+        }
+    }
+
+    /**
+     * The checks of load() from the file's metadata alone (cheap: run before any work): the cache's role, its dataset
+     * listing against {@code data}'s, the seed of augmented views. Returns the number of views (0: centre crops).
+     */
+    public static int check(java.nio.file.Path file, Dataset data, long seed) {
         java.util.Map<String, String> meta = org.compress.engine.io.Safetensors.readMetadata(file);
         if (!"teacher-cache".equals(meta.get("compress.role"))) {
             throw new org.compress.engine.io.CheckpointException(file + " is not a teacher cache (no compress.role=teacher-cache in its metadata);"
@@ -133,10 +154,7 @@ public final class TeacherCache implements AutoCloseable {
             throw new org.compress.engine.io.CheckpointException("teacher cache " + file + " holds augmented views drawn with seed " + cacheSeed
                     + ", this run uses seed " + seed + ": its images would not be the cached ones (use --seed " + cacheSeed + ")");
         }
-        Tensor t = org.compress.engine.io.Safetensors.read(file).get("embeddings");
-        float[] values = t.cpuStorage().f32().length == t.numel() ? t.cpuStorage().f32()
-                : java.util.Arrays.copyOfRange(t.cpuStorage().f32(), (int) t.offset(), (int) (t.offset() + t.numel()));
-        return new TeacherCache(backend, values, data.size(), t.dim(1), views);
+        return views;
     }
 
     /** The cached embeddings of images {@code indices} (B x dim, on the backend), valid until the next lookup. */

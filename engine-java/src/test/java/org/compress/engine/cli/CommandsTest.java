@@ -161,8 +161,10 @@ class CommandsTest {
         List<Double> losses = losses(runDir(out, "-distill-2q"), "compress-2q");
         assertTrue(losses.get(11) + losses.get(10) < 0.9 * (losses.get(0) + losses.get(1)), "cached teacher: loss falls " + losses);
 
+        long runs = runCount(out);
         cli(args("distill", TINY, STUDENT, "--out", out, "--teacher-cache", cache, "--epochs", "1", "--train-images", "200"))
                 .fails("was made for other data (256 images");
+        assertEquals(runs, runCount(out), "refused before a run directory was made");
 
         // a cache of a wider teacher (64-d) next to this 32-d teacher: the dimensions do not match, said in one line
         Network wide = Models.build(cpu, new TrainConfig.Model("resnet18", 8, true, null, "torchvision"), 1, Head.none(), 3);
@@ -172,6 +174,13 @@ class CommandsTest {
         cli(args("cache-teacher", TINY, "--out", out, "--teacher", wideTeacher, "-o", dir.resolve("wide/cache.safetensors"))).ok();
         cli(args("distill", TINY, STUDENT, "--out", out, "--teacher", teacher, "--teacher-cache", dir.resolve("wide/cache.safetensors"), "--epochs", "1"))
                 .fails("teacher cache holds 64-d embeddings but the teacher embeds in 32-d");
+        assertEquals(runs + 1, runCount(out), "only cache-teacher's run was added");
+    }
+
+    static long runCount(Path out) throws Exception {
+        try (Stream<Path> s = Files.list(out)) {
+            return s.filter(Files::isDirectory).count();
+        }
     }
 
     @Test void aCacheOfAugmentedViewsGivesTheOnlineTeachersRun() throws Exception {
