@@ -7,9 +7,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.compress.engine.train.Pipeline;
-import org.compress.engine.train.StopRequest;
+import org.compress.engine.train.Progress;
+import org.compress.engine.train.StageRunner;
 import org.compress.engine.train.TrainConfig;
-import org.compress.engine.train.TrainingInterruptedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -54,8 +54,19 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = D.backend();
     @Option(names = "--seed", description = "seed of data order, augmentation and initialisation (default: ${DEFAULT-VALUE})") long seed = D.seed();
     @Option(names = "--out", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");
+    @Option(names = "--keep-last", description = "epoch checkpoints kept, 0 = all (default: ${DEFAULT-VALUE})") int keepLast = 0;
+    @Option(names = "--progress", description = "AUTO (a bar on a terminal, log lines otherwise), ON or OFF (default: ${DEFAULT-VALUE})")
+    Progress.Mode progress = Progress.Mode.AUTO;
+    @Option(names = {"-c", "--config"}, description = "YAML file of option: value defaults (flags on the command line win)") Path config;
+    @Option(names = "--print-config", description = "print the resolved options as YAML and exit") boolean printConfig;
 
     @Override public Integer call() {
+        if (config != null) ConfigFile.load(config).checkKeys(spec);
+        if (printConfig) {
+            spec.commandLine().getOut().print(ConfigFile.print(spec));
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
         TrainConfig d = D;
         boolean fashion = dataset.equals("fashion-mnist");
         int size = fashion ? d.data().imageSize() : imageSize;
@@ -68,43 +79,17 @@ final class TrainCommand implements Callable<Integer> {
                 new TrainConfig.Compress(method, epochs, batchSize, lr, queue, tau, d.compress().momentum(), bankDtype, "AUTO", false, d.compress().logEvery(), cachedTeacher,
                         lrSchedule),
                 d.eval(), seed, backend);
-        StopRequest stop = new StopRequest();
-        Pipeline.Summary s;
-        try (SignalStop signals = SignalStop.install(stop, spec.commandLine().getErr())) {
-            s = Pipeline.run(cfg, out, resume, stop);
-        } catch (TrainingInterruptedException e) {
-            var err = spec.commandLine().getErr();
-            err.println("stopped on " + e.reason() + "; checkpoint: " + (e.checkpoint() == null ? "none" : e.checkpoint()));
-            err.println("resume with: " + resumeCommand(e.runDirectory()));
-            err.flush();
-            return SignalStop.exitCode(e.reason());
-        }
-        var w = spec.commandLine().getOut();
-        w.printf(Locale.ROOT, "%nrun directory: %s (%.0f s)%n", s.runDirectory(), s.seconds());
-        w.printf(Locale.ROOT, "k-NN top-1 on the test images:%n");
-        for (Map.Entry<String, Map<Integer, Double>> e : s.knn().entrySet()) {
-            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-8s", e.getKey()));
-            e.getValue().forEach((k, a) -> line.append(String.format(Locale.ROOT, "  k=%-3d %6.2f%%", k, 100 * a)));
-            w.println(line);
-        }
-        return 0;
-    }
-
-    /** This command line with --resume RUN_DIR in place of any --resume it had. */
-    private String resumeCommand(Path runDirectory) {
-        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("bin/compress", "train"));
-        var original = spec.commandLine().getParseResult().originalArgs();
-        for (int i = 0; i < original.size(); i++) {
-            String a = original.get(i);
-            if (a.equals("--resume")) {
-                i++;
-                continue;
+        return Commands.training(spec, stop -> {
+            Pipeline.Summary s = Pipeline.run(cfg, new StageRunner.Options(out, keepLast, progress).resuming(resume, stop));
+            var w = spec.commandLine().getOut();
+            w.printf(Locale.ROOT, "%nrun directory: %s (%.0f s)%n", s.runDirectory(), s.seconds());
+            w.printf(Locale.ROOT, "k-NN top-1 on the test images:%n");
+            for (Map.Entry<String, Map<Integer, Double>> e : s.knn().entrySet()) {
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-8s", e.getKey()));
+                e.getValue().forEach((k, a) -> line.append(String.format(Locale.ROOT, "  k=%-3d %6.2f%%", k, 100 * a)));
+                w.println(line);
             }
-            if (a.startsWith("--resume=") || (i == 0 && a.equals("train"))) continue;
-            args.add(a.contains(" ") ? "'" + a + "'" : a);
-        }
-        args.add("--resume");
-        args.add(runDirectory.toString());
-        return String.join(" ", args);
+            return 0;
+        });
     }
 }

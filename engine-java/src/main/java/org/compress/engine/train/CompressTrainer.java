@@ -3,7 +3,8 @@
 //   loss = mean_i KL(softmax(t_i Qt / tau) || softmax(s_i Qs / tau)) against the banks before this batch
 //   backward through the student, SGD step; then enqueue t into Qt and k (2q), s (2q without momentum) into Qs.
 // 1q: the student has a linear head to the teacher's dimension and is scored against Qt; there is no Qs.
-// Cached teacher: t is looked up by image index from embeddings computed once (TeacherCache).
+// Cached teacher: t is looked up by image index from embeddings computed once (TeacherCache); a cache of V
+// augmented views makes epoch e draw the loader's augmentation of epoch e mod V, the view that was cached.
 package org.compress.engine.train;
 
 import java.nio.file.Path;
@@ -90,7 +91,8 @@ public final class CompressTrainer {
         if ((method == Method.TWO_QUEUES) != (keyStudent != null)) {
             throw new IllegalArgumentException("CompRess " + cfg.method() + ": a momentum student is needed exactly for 2q");
         }
-        int dt = teacher.embeddingDim(), ds = student.outputDim();
+        if (teacher == null && cache == null) throw new IllegalArgumentException("CompRess: a teacher network or a teacher cache is needed");
+        int dt = cache != null ? cache.dim() : teacher.embeddingDim(), ds = student.outputDim();
         if (method == Method.ONE_QUEUE && ds != dt) {
             throw new IllegalArgumentException("CompRess 1q: the student must project to the teacher's " + dt + "-d, it outputs " + ds + "-d");
         }
@@ -102,7 +104,7 @@ public final class CompressTrainer {
         int queue = Math.min(cfg.queueSize(), data.size());
         // drop_last: the official train_student.py keeps the last partial batch; one batch shape keeps every buffer static
         LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
-        teacher.eval();
+        if (teacher != null) teacher.eval();
         student.train();
         if (keyStudent != null) keyStudent.train();
         try (DataLoader loader = new DataLoader(data, view, loaderCfg);
@@ -121,15 +123,17 @@ public final class CompressTrainer {
                 log.info("resumed from {} at epoch {}, batch {} (step {})", resumeFrom, at.epoch(), at.batch(), at.step());
             }
             StepLog steps = new StepLog(stage, run, log, cfg.logEvery(), at.step());
-            try (NonFiniteGuard guard = new NonFiniteGuard(backend, stage, resumeFrom)) {
+            steps.expect((long) perEpoch * (cfg.epochs() - at.epoch()) - at.batch());
+            try (steps; NonFiniteGuard guard = new NonFiniteGuard(backend, stage, resumeFrom)) { // steps: closes the progress bar
                 for (int epoch = at.epoch(); epoch < cfg.epochs(); epoch++) {
                     int i = epoch == at.epoch() ? at.batch() : 0;
-                    try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch, i)) {
+                    try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader,
+                            cache != null ? cache.loaderEpoch(epoch) : epoch, i, steps)) {
                         while (it.hasNext()) {
                             try (TrainingBatches.Step b = it.next()) {
                                 double lr = schedule.lr(epoch + (double) i++ / perEpoch);
                                 CompressLoss.Result r = step(method, teacher, cache, student, keyStudent, momentum, loss, teacherBank, studentBank,
-                                        sgd, b.view(0), b.indices(), lr);
+                                        sgd, b.view(0), epoch, b.indices(), lr);
                                 guard.observe(r.lossMean(), epoch, steps.steps() + 1);
                                 int e = epoch;
                                 steps.step(epoch, b.size(), lr, () -> { // a logged step reads the loss anyway: read the guard too
@@ -171,8 +175,8 @@ public final class CompressTrainer {
      */
     static CompressLoss.Result step(Method method, Network teacher, TeacherCache cache, Network student, Network keyStudent,
                                     MomentumEncoder momentum, CompressLoss loss, MemoryBank teacherBank, MemoryBank studentBank, Sgd sgd,
-                                    Tensor x, int[] indices, double lr) {
-        Tensor t = cache != null ? cache.lookup(indices) : teacher.embed(x);
+                                    Tensor x, int epoch, int[] indices, double lr) {
+        Tensor t = cache != null ? cache.lookup(epoch, indices) : teacher.embed(x); // epoch: which cached view (cache-teacher --views)
         Tensor s = student.forward(x);
         Tensor keys = null;
         if (method == Method.TWO_QUEUES) {

@@ -41,7 +41,10 @@ public final class ConfigValidator {
     public static Validated validate(TrainConfig cfg) { return validate(cfg, null, null); }
 
     /** resume: null, "auto", a run directory or a checkpoint (see ResumePoint); runsRoot: where "auto" looks. */
-    public static Validated validate(TrainConfig cfg, String resume, Path runsRoot) {
+    public static Validated validate(TrainConfig cfg, String resume, Path runsRoot) { return validate(cfg, resume, runsRoot, null); }
+
+    /** As above; "auto" considers only runs of {@code kind} (e.g. "distill-2q"; null: any). */
+    public static Validated validate(TrainConfig cfg, String resume, Path runsRoot, String kind) {
         List<String> problems = new ArrayList<>();
         options(cfg, problems);
         DataSpec data = null;
@@ -50,7 +53,7 @@ public final class ConfigValidator {
         Optional<ResumePoint> point = Optional.empty();
         if (problems.isEmpty() && resume != null) {
             try {
-                point = ResumePoint.resolve(resume, runsRoot);
+                point = ResumePoint.resolve(resume, runsRoot, kind);
             } catch (IllegalArgumentException e) {
                 problems.add(e.getMessage());
             }
@@ -83,7 +86,7 @@ public final class ConfigValidator {
             problems.add("--teacher-preset: " + e.getMessage());
         }
         TrainConfig.Moco m = cfg.moco();
-        check(problems, m.epochs() >= 0, "--moco-epochs: expected 0 or more, found " + m.epochs());
+        check(problems, m.epochs() >= 0, "MoCo epochs (train --moco-epochs, pretrain --epochs): expected 0 or more, found " + m.epochs());
         check(problems, m.batchSize() >= 1, "--batch-size (MoCo): expected at least 1, found " + m.batchSize());
         check(problems, positive(m.lr()), "MoCo learning rate: expected a finite value > 0, found " + m.lr());
         check(problems, m.queueSize() >= 1, "--queue (MoCo): expected at least 1, found " + m.queueSize());
@@ -173,14 +176,19 @@ public final class ConfigValidator {
     private static void teacherCheckpoint(TrainConfig cfg, DataSpec data, List<String> problems) {
         Path file = Path.of(cfg.teacher().checkpoint());
         if (!Files.isRegularFile(file)) {
-            problems.add("--teacher-checkpoint " + file + ": no such file");
+            problems.add("checkpoint " + file + ": no such file");
             return;
         }
         try (CpuBackend cpu = new CpuBackend()) {
             Network probe = Models.build(cpu, cfg.teacher(), data.channels(), Head.none(), cfg.seed());
-            Models.load(probe, file, cfg.teacher().checkpointPreset(), cfg.teacher().arch());
+            if (Stages.isStudentCheckpoint(file)) probe.loadStateDict(StudentExport.read(file).backbone()); // `eval` of an epoch checkpoint
+            else Models.load(probe, file, cfg.teacher().checkpointPreset(), cfg.teacher().arch());
+        } catch (org.compress.engine.io.CheckpointMismatchException e) { // the usual mistake: another architecture or width
+            TrainConfig.Model t = cfg.teacher();
+            problems.add("checkpoint does not fit a " + t.arch() + " of base width " + t.baseWidth() + (t.smallInput() ? " with the small-input stem"
+                    : "") + ": " + e.getMessage());
         } catch (RuntimeException e) {
-            problems.add("--teacher-checkpoint: " + e.getMessage());
+            problems.add("checkpoint: " + e.getMessage());
         }
     }
 
@@ -193,7 +201,9 @@ public final class ConfigValidator {
         }
         Map<String, String> was, now;
         try {
-            was = flatten(JSON.readTree(p.runDirectory().resolve("config.json").toFile()));
+            JsonNode recorded = JSON.readTree(p.runDirectory().resolve("config.json").toFile());
+            if (recorded.has("resolved")) recorded = recorded.get("resolved"); // a command's config.json: options + resolved configuration
+            was = flatten(recorded);
             now = flatten(JSON.valueToTree(cfg));
         } catch (IOException e) {
             problems.add("--resume: cannot read " + p.runDirectory().resolve("config.json") + ": " + e.getMessage());

@@ -14,8 +14,8 @@ import org.compress.engine.data.transforms.Normalize;
 import org.compress.engine.data.transforms.Recipe;
 import org.compress.engine.data.transforms.Recipes;
 
-record DataSpec(Dataset train, Dataset test, int channels, Recipe view, Recipe mocoViews, Recipe evalView) {
-    static DataSpec of(TrainConfig.Data data) {
+public record DataSpec(Dataset train, Dataset test, int channels, Recipe view, Recipe mocoViews, Recipe evalView) {
+    public static DataSpec of(TrainConfig.Data data) {
         Path root = Path.of(data.root());
         if (!Files.isDirectory(root)) {
             throw new IllegalArgumentException("data folder " + root + " does not exist"

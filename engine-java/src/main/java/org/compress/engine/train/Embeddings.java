@@ -16,12 +16,20 @@ public final class Embeddings {
     private Embeddings() {}
 
     public static Set of(Backend backend, Network net, Dataset data, Recipe view, int batchSize, int workers) {
+        return of(backend, net, data, view, batchSize, workers, LoaderConfig.of(batchSize).seed(), 0);
+    }
+
+    /**
+     * As above with the augmentation the loader draws at (seed, epoch) for each image: with a random recipe, row i
+     * is the embedding of exactly the view of image i that a training loader with that seed sees at that epoch.
+     */
+    public static Set of(Backend backend, Network net, Dataset data, Recipe view, int batchSize, int workers, long seed, int augmentationEpoch) {
         net.eval();
         int n = data.size(), dim = net.embeddingDim();
         float[] out = new float[n * dim];
         int[] labels = new int[n];
-        LoaderConfig cfg = LoaderConfig.of(batchSize).workers(workers).shuffle(false);
-        try (DataLoader loader = new DataLoader(data, view, cfg); DataLoader.Epoch epoch = loader.epoch(0);
+        LoaderConfig cfg = LoaderConfig.of(batchSize).workers(workers).shuffle(false).seed(seed);
+        try (DataLoader loader = new DataLoader(data, view, cfg); DataLoader.Epoch epoch = loader.epoch(augmentationEpoch);
              BatchStager stager = new BatchStager(backend)) {
             while (epoch.hasNext()) {
                 try (Batch b = epoch.next()) {

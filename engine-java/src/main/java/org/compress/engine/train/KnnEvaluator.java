@@ -39,46 +39,55 @@ public final class KnnEvaluator {
 
     /** Top-1 accuracy of k-NN with temperature-weighted votes. */
     public double accuracy(float[] testEmbeddings, int[] testLabels, int k, double temperature) {
+        return accuracies(testEmbeddings, testLabels, new int[] {k}, temperature)[0];
+    }
+
+    /**
+     * Top-1 accuracy for each k in {@code ks} from one scan of the training set per test image (the neighbours of
+     * the largest k, sorted, serve every smaller k); equal to calling accuracy() once per k.
+     */
+    public double[] accuracies(float[] testEmbeddings, int[] testLabels, int[] ks, double temperature) {
         if (testEmbeddings.length != (long) testLabels.length * dim) {
             throw new ShapeMismatchException("knn: test set has " + testLabels.length + " labels but "
                     + testEmbeddings.length + " embedding values of dimension " + dim);
         }
-        if (k < 1 || k > trainLabels.length) {
-            throw new IllegalArgumentException("knn: k must be in [1, " + trainLabels.length + "], found " + k);
+        int maxK = 0;
+        for (int k : ks) {
+            if (k < 1 || k > trainLabels.length) throw new IllegalArgumentException("knn: k must be in [1, " + trainLabels.length + "], found " + k);
+            maxK = Math.max(maxK, k);
         }
         float[] test = normalized(testEmbeddings, dim);
-        if (backend != null) return backendAccuracy(test, testLabels, k, temperature);
-        long correct = IntStream.range(0, testLabels.length).parallel()
-                .filter(i -> predict(test, i, k, temperature) == testLabels[i]).count();
-        return (double) correct / testLabels.length;
-    }
-
-    private double backendAccuracy(float[] test, int[] testLabels, int k, double temperature) {
-        int n = trainLabels.length, queries = testLabels.length;
-        long correct = 0;
-        try (Tensor trainT = backend.upload(train, n, dim); Tensor sims = backend.empty(DType.F32, Math.min(BLOCK, queries), n)) {
-            for (int q0 = 0; q0 < queries; q0 += BLOCK) {
-                int rows = Math.min(BLOCK, queries - q0);
-                float[] block = java.util.Arrays.copyOfRange(test, q0 * dim, (q0 + rows) * dim);
-                Tensor s = sims.rows(0, rows);
-                try (Tensor queryT = backend.upload(block, rows, dim)) {
-                    backend.gemm().gemm(false, true, 1f, queryT, trainT, 0f, s, GemmPrecision.FP32);
+        int n = trainLabels.length, queries = testLabels.length, top = maxK;
+        java.util.concurrent.atomic.AtomicLongArray correct = new java.util.concurrent.atomic.AtomicLongArray(ks.length);
+        if (backend == null) {
+            IntStream.range(0, queries).parallel().forEach(i -> score(topK(j -> {
+                float s = 0;
+                for (int c = 0; c < dim; c++) s += test[i * dim + c] * train[j * dim + c];
+                return s;
+            }, n, top), testLabels[i], ks, temperature, correct));
+        } else {
+            try (Tensor trainT = backend.upload(train, n, dim); Tensor sims = backend.empty(DType.F32, Math.min(BLOCK, queries), n)) {
+                for (int q0 = 0; q0 < queries; q0 += BLOCK) {
+                    int rows = Math.min(BLOCK, queries - q0);
+                    float[] block = java.util.Arrays.copyOfRange(test, q0 * dim, (q0 + rows) * dim);
+                    Tensor s = sims.rows(0, rows);
+                    try (Tensor queryT = backend.upload(block, rows, dim)) {
+                        backend.gemm().gemm(false, true, 1f, queryT, trainT, 0f, s, GemmPrecision.FP32);
+                    }
+                    float[] sim = backend.toFloatArray(s);
+                    int first = q0;
+                    IntStream.range(0, rows).parallel()
+                            .forEach(i -> score(topK(j -> sim[i * n + j], n, top), testLabels[first + i], ks, temperature, correct));
                 }
-                float[] sim = backend.toFloatArray(s);
-                int first = q0;
-                correct += IntStream.range(0, rows).parallel()
-                        .filter(i -> vote(topK(j -> sim[i * n + j], n, k), k, temperature) == testLabels[first + i]).count();
             }
         }
-        return (double) correct / queries;
+        double[] out = new double[ks.length];
+        for (int q = 0; q < ks.length; q++) out[q] = (double) correct.get(q) / queries;
+        return out;
     }
 
-    private int predict(float[] test, int i, int k, double temperature) {
-        return vote(topK(j -> {
-            float s = 0;
-            for (int c = 0; c < dim; c++) s += test[i * dim + c] * train[j * dim + c];
-            return s;
-        }, trainLabels.length, k), k, temperature);
+    private void score(Neighbours nb, int label, int[] ks, double temperature, java.util.concurrent.atomic.AtomicLongArray correct) {
+        for (int q = 0; q < ks.length; q++) if (vote(nb, ks[q], temperature) == label) correct.incrementAndGet(q);
     }
 
     private interface Similarity { float at(int j); }

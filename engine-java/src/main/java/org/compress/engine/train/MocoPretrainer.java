@@ -59,12 +59,13 @@ public final class MocoPretrainer {
                 log.info("resumed MoCo from {} at epoch {}, batch {} (step {})", resumeFrom, at.epoch(), at.batch(), at.step());
             }
             StepLog steps = new StepLog("moco", run, log, cfg.logEvery(), at.step());
+            steps.expect((long) perEpoch * (cfg.epochs() - at.epoch()) - at.batch());
             query.train();
             key.train();
-            try (NonFiniteGuard guard = new NonFiniteGuard(backend, "moco", resumeFrom)) {
+            try (steps; NonFiniteGuard guard = new NonFiniteGuard(backend, "moco", resumeFrom)) { // steps: closes the progress bar
                 for (int epoch = at.epoch(); epoch < cfg.epochs(); epoch++) {
                     int i = epoch == at.epoch() ? at.batch() : 0;
-                    try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch, i)) {
+                    try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch, i, steps)) {
                         while (it.hasNext()) {
                             try (TrainingBatches.Step b = it.next()) {
                                 double lr = schedule.lr(epoch + (double) i++ / perEpoch);

@@ -21,7 +21,8 @@ public final class Models {
     private Models() {}
 
     public static Network build(Backend backend, TrainConfig.Model spec, int inChannels, Head head, long seed) {
-        ModelConfig cfg = new ModelConfig(inChannels, spec.smallInput(), 1, head, seed, spec.baseWidth());
+        ModelConfig cfg = new ModelConfig(inChannels, spec.smallInput(), 1, head, seed, spec.baseWidth())
+                .withPrecision(precision(spec.precision()));
         cfg = cfg.withMemoryFormat(backend.preferredFormat(cfg.precision().activationType()));
         return switch (spec.arch()) {
             case "resnet18" -> ResNet.resnet18(backend, cfg);
@@ -32,6 +33,15 @@ public final class Models {
             default -> throw new IllegalArgumentException("unknown architecture '" + spec.arch() + "': expected one of "
                     + new java.util.TreeSet<>(ARCHITECTURES));
         };
+    }
+
+    static org.compress.engine.nn.Precision precision(String p) {
+        if (p == null) return org.compress.engine.nn.Precision.FP32;
+        try {
+            return org.compress.engine.nn.Precision.valueOf(p.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("precision: expected FP32 or BF16_MIXED, found '" + p + "'");
+        }
     }
 
     /** Loads a checkpoint (safetensors or torch.save) into the network's trunk, strictly, dropping heads. */

@@ -1,6 +1,6 @@
 // Where `--resume auto|RUN_DIR|CHECKPOINT` continues: the run directory and its newest complete checkpoint (CompRess
-// before MoCo, later epochs and batches first). auto: the newest run directory under the runs folder that has not
-// finished (no summary.json) and holds a complete checkpoint, or none (then a new run starts).
+// before MoCo, later epochs and batches first). auto: the newest run directory of the same kind under the runs folder
+// that has not finished (no summary.json) and holds a complete checkpoint, or none (then a new run starts).
 package org.compress.engine.train;
 
 import java.io.IOException;
@@ -24,9 +24,15 @@ public record ResumePoint(Path runDirectory, Path checkpoint, String stage) {
      * Resolves the --resume argument; empty for "auto" when nothing is resumable. Fails (IllegalArgumentException)
      * for a path that is neither a run directory nor a checkpoint in one.
      */
-    public static Optional<ResumePoint> resolve(String arg, Path runsRoot) {
+    public static Optional<ResumePoint> resolve(String arg, Path runsRoot) { return resolve(arg, runsRoot, null); }
+
+    /**
+     * As above; "auto" looks only at run directories of {@code kind} (named yyyyMMdd-HHmmss-KIND or ...-KIND-N, as
+     * StageRunner names them; null: any), so an unfinished `pretrain` is not taken for the `distill` being resumed.
+     */
+    public static Optional<ResumePoint> resolve(String arg, Path runsRoot, String kind) {
         if (arg == null) return Optional.empty();
-        if (arg.equals("auto")) return auto(runsRoot);
+        if (arg.equals("auto")) return auto(runsRoot, kind);
         Path p = Path.of(arg);
         if (Files.isDirectory(p)) {
             if (!Files.isRegularFile(p.resolve("config.json"))) {
@@ -58,11 +64,13 @@ public record ResumePoint(Path runDirectory, Path checkpoint, String stage) {
                 .map(f -> new ResumePoint(runDir.toAbsolutePath(), f.toAbsolutePath(), stageOf(f)));
     }
 
-    private static Optional<ResumePoint> auto(Path runsRoot) {
+    private static Optional<ResumePoint> auto(Path runsRoot, String kind) {
         if (!Files.isDirectory(runsRoot)) return Optional.empty();
+        Pattern named = kind == null ? null : Pattern.compile("\\d{8}-\\d{6}-" + Pattern.quote(kind) + "(-\\d+)?");
         List<Path> dirs = new ArrayList<>();
         try (var files = Files.list(runsRoot)) {
-            files.filter(d -> Files.isRegularFile(d.resolve("config.json")) && !Files.exists(d.resolve("summary.json"))).forEach(dirs::add);
+            files.filter(d -> Files.isRegularFile(d.resolve("config.json")) && !Files.exists(d.resolve("summary.json")))
+                    .filter(d -> named == null || named.matcher(d.getFileName().toString()).matches()).forEach(dirs::add);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + runsRoot, e);
         }
@@ -86,8 +94,14 @@ public record ResumePoint(Path runDirectory, Path checkpoint, String stage) {
         return m.group(1);
     }
 
+    /** Whether {@code f} is named as a training checkpoint of {@code stage} ("moco" or "compress"). */
+    static boolean isCheckpointOf(String stage, Path f) {
+        Matcher m = NAME.matcher(f.getFileName().toString());
+        return m.matches() && m.group(1).equals(stage);
+    }
+
     /** Later is larger: CompRess after MoCo, then epoch, then batch (a finished epoch after all its batches). */
-    private static long order(Path f) {
+    static long order(Path f) {
         Matcher m = NAME.matcher(f.getFileName().toString());
         m.matches();
         long stage = m.group(1).equals("compress") ? 1 : 0;

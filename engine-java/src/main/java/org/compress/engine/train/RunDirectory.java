@@ -32,6 +32,8 @@ public final class RunDirectory implements AutoCloseable {
     private final List<Map<String, Object>> history = new ArrayList<>();
     private final FileChannel lockChannel;
     private final FileLock lock;
+    private int keepLast;
+    private Progress.Mode progress = Progress.Mode.AUTO;
 
     /** A run directory at {@code root} (created if needed; an existing one is taken over as it is). */
     public RunDirectory(Path root, Object resolvedConfig) {
@@ -162,6 +164,45 @@ public final class RunDirectory implements AutoCloseable {
     }
 
     public Path root() { return root; }
+
+    /** Keep only the last {@code k} epoch checkpoints of each kind (0 = keep all). */
+    public void keepLast(int k) {
+        if (k < 0) throw new IllegalArgumentException("keep-last: expected 0 (all) or more, found " + k);
+        keepLast = k;
+    }
+
+    public int keepLast() { return keepLast; }
+
+    void progress(Progress.Mode mode) { progress = mode; }
+
+    Progress.Mode progress() { return progress; }
+
+    /**
+     * After {@code newest} (a checkpoint of {@code stage}: "moco" or "compress") was completed: keeps the newest
+     * keepLast complete checkpoints of that stage (epoch and mid-epoch ones, ordered as ResumePoint orders them) and
+     * deletes the older ones, marker first, so a crash in between leaves an unmarked file, never a marked one.
+     * {@code newest} itself is never deleted: it is the last good checkpoint and the one --resume picks. Files without
+     * a .done marker are neither counted nor touched.
+     */
+    public void pruneCheckpoints(String stage, Path newest) {
+        if (keepLast == 0) return;
+        List<Path> complete = new ArrayList<>();
+        try (var files = Files.list(root.resolve("checkpoints"))) {
+            files.filter(f -> ResumePoint.isCheckpointOf(stage, f) && isComplete(f)).forEach(complete::add);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + root.resolve("checkpoints") + ": " + e.getMessage(), e);
+        }
+        complete.sort(java.util.Comparator.comparingLong(ResumePoint::order).reversed());
+        for (Path file : complete.subList(Math.min(keepLast, complete.size()), complete.size())) {
+            if (file.toAbsolutePath().equals(newest.toAbsolutePath())) continue;
+            try {
+                Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".done"));
+                Files.deleteIfExists(file);
+            } catch (IOException ex) {
+                throw new UncheckedIOException("cannot delete old checkpoint " + file + ": " + ex.getMessage(), ex);
+            }
+        }
+    }
 
     /** Appends one metrics record (flushed at once, so a crash loses nothing already logged). */
     public synchronized void log(Map<String, Object> record) {

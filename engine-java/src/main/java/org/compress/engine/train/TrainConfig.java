@@ -10,8 +10,17 @@ public record TrainConfig(Data data, Model teacher, Model student, Moco moco, Co
     /** Dataset: "fashion-mnist" (IDX files under root) or "imagefolder" (root/train, root/val); subsets of 0 mean all. */
     public record Data(String dataset, String root, int trainSubset, int testSubset, int workers, int imageSize) {}
 
-    /** A network: arch resnet18|resnet34|resnet50|mobilenetv2|alexnet, ResNet base width, small-input stem. */
-    public record Model(String arch, int baseWidth, boolean smallInput, String checkpoint, String checkpointPreset) {}
+    /**
+     * A network: arch resnet18|resnet34|resnet50|mobilenetv2|alexnet, ResNet base width, small-input stem, and its
+     * training precision (FP32 or BF16_MIXED, see nn/Precision).
+     */
+    public record Model(String arch, int baseWidth, boolean smallInput, String checkpoint, String checkpointPreset, String precision) {
+        public Model(String arch, int baseWidth, boolean smallInput, String checkpoint, String checkpointPreset) {
+            this(arch, baseWidth, smallInput, checkpoint, checkpointPreset, "FP32");
+        }
+
+        public Model withPrecision(String p) { return new Model(arch, baseWidth, smallInput, checkpoint, checkpointPreset, p); }
+    }
 
     /** MoCo v2 pretraining of the teacher (skipped when the teacher has a checkpoint or epochs is 0). */
     public record Moco(int epochs, int batchSize, double lr, int queueSize, float tau, int headDim, double momentum, int logEvery) {}

@@ -60,6 +60,7 @@ final class TrainerCheckpoint {
         Safetensors.write(file, out);
         run.markComplete(file);
         if (guard != null) guard.checkpointed(file);
+        run.pruneCheckpoints(stage, file); // only after the new, finite checkpoint is complete
         return file;
     }
 

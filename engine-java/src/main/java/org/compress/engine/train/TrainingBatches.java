@@ -29,6 +29,28 @@ final class TrainingBatches {
 
     static final int DEVICE_SLOTS = 3;
 
+    /** As {@link #epoch(Backend, DataLoader, int, int)}, reporting the time spent waiting for each batch to {@code steps}. */
+    static CloseableIterator epoch(Backend backend, DataLoader loader, int epoch, int firstBatch, StepLog steps) {
+        CloseableIterator it = epoch(backend, loader, epoch, firstBatch);
+        return new CloseableIterator() {
+            @Override public boolean hasNext() {
+                long t = System.nanoTime();
+                boolean more = it.hasNext();
+                steps.dataWait(System.nanoTime() - t);
+                return more;
+            }
+
+            @Override public Step next() {
+                long t = System.nanoTime();
+                Step s = it.next();
+                steps.dataWait(System.nanoTime() - t);
+                return s;
+            }
+
+            @Override public void close() { it.close(); }
+        };
+    }
+
     /** The batches of {@code epoch}; close the iterator when done (it also stops prefetching). */
     static CloseableIterator epoch(Backend backend, DataLoader loader, int epoch) { return epoch(backend, loader, epoch, 0); }
 

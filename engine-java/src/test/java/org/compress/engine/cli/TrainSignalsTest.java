@@ -70,7 +70,7 @@ class TrainSignalsTest {
     }
 
     /** Whether this process ignores the signal (Linux: the SigIgn mask of /proc/self/status); a child inherits that. */
-    private static boolean ignoredHere(int signal) throws Exception {
+    static boolean ignoredHere(int signal) throws Exception {
         Path status = Path.of("/proc/self/status");
         if (!Files.exists(status)) return false;
         for (String line : Files.readAllLines(status)) {
@@ -80,7 +80,7 @@ class TrainSignalsTest {
     }
 
     /** Waits until the run has created its directory (the signal handlers are installed before); returns it. */
-    private static Path awaitRunDirectory(Path out, Process p) throws Exception {
+    static Path awaitRunDirectory(Path out, Process p) throws Exception {
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (System.nanoTime() < deadline) {
             assertTrue(p.isAlive(), "the run ended before it started training (exit " + (p.isAlive() ? "-" : p.exitValue()) + ")");

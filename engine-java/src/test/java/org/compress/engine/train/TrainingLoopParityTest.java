@@ -207,7 +207,7 @@ class TrainingLoopParityTest {
                     lrs[s] = schedule.lr(s / PER_EPOCH + (double) (s % PER_EPOCH) / PER_EPOCH); // as CompressTrainer.train
                     try (Tensor x = batch("compress.view", s)) {
                         CompressLoss.Result r = mistake == Mistake.NONE
-                                ? CompressTrainer.step(method, teacher, null, student, key, momentum, loss, tb, sb, sgd, x, null, lrs[s])
+                                ? CompressTrainer.step(method, teacher, null, student, key, momentum, loss, tb, sb, sgd, x, 0, null, lrs[s])
                                 : plantedCompressStep(mistake, method, teacher, student, key, momentum, loss, tb, sb, sgd, x, lrs[s]);
                         losses[s] = HostData.toFloats(r.lossMean())[0];
                     }
