@@ -28,6 +28,17 @@ adaptive pool bin end off by one|adaptive_pool.cu|((int64_t)(o + 1) * in + out -
 EOF
 )
 
+# Replaces $FROM by $TO in the file argv[1]; fails unless $FROM occurs exactly once.
+plant_py='
+import os, sys
+p, frm = sys.argv[1], os.environ["FROM"]
+s = open(p).read()
+n = s.count(frm)
+if n != 1:
+    sys.exit("mutation text occurs %d times in %s, expected once: %r" % (n, p, frm))
+open(p, "w").write(s.replace(frm, os.environ["TO"]))
+'
+
 plant() {   # plant INDEX: copy kernels/, apply mutant INDEX, build, run; prints one line
     local idx="$1" line name file from to dir log
     line="$(printf '%s\n' "$mutants" | sed -n "${idx}p")"
@@ -42,16 +53,7 @@ plant() {   # plant INDEX: copy kernels/, apply mutant INDEX, build, run; prints
     cp "$kernels"/*.cu "$kernels"/*.cuh "$dir/src/"
     cp -r "$kernels/dev" "$dir/src/dev"
     cp "$work/base/build/"*.o "$dir/build/"   # newer than the copied sources: only the mutated file recompiles
-    if ! FROM="$from" TO="$to" python3 - "$dir/src/$file" 2>"$dir/log" <<'PY'
-import os, sys
-p = sys.argv[1]
-s = open(p).read()
-n = s.count(os.environ["FROM"])
-if n != 1:
-    sys.exit(f"mutation text occurs {n} times in {p}, expected once: {os.environ['FROM']!r}")
-open(p, "w").write(s.replace(os.environ["FROM"], os.environ["TO"]))
-PY
-    then
+    if ! FROM="$from" TO="$to" python3 -c "$plant_py" "$dir/src/$file" 2>"$dir/log"; then
         echo "NOT PLANTED $name: $(cat "$dir/log")"
         return
     fi
@@ -80,7 +82,7 @@ PY
 mkdir -p "$work/base/build"
 make -s -C "$here" SRC="$kernels" BUILD="$work/base/build" "$work/base/build/loss_emu_test" "$work/base/build/kernels_emu_test"
 export -f plant
-export mutants here kernels work
+export mutants here kernels work plant_py
 
 count="$(printf '%s\n' "$mutants" | wc -l)"
 results="$(seq 1 "$count" | xargs -P "$jobs" -I{} bash -c 'plant {}')"
