@@ -8,6 +8,8 @@ package org.compress.engine.train;
 
 import org.compress.engine.backend.Backend;
 import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.dist.DistributedContext;
+import org.compress.engine.dist.GradientReducer;
 import org.compress.engine.data.loader.DataLoader;
 import org.compress.engine.data.loader.LoaderConfig;
 import org.compress.engine.data.transforms.Recipe;
@@ -74,6 +76,18 @@ public final class CompressTrainer {
      */
     public static void train(Backend backend, Network teacher, TeacherCache cache, Network student, Network keyStudent, Dataset data,
                              Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run, java.nio.file.Path resumeFrom) {
+        train(backend, teacher, cache, student, keyStudent, data, view, cfg, workers, seed, run, resumeFrom, DistributedContext.single(backend));
+    }
+
+    /**
+     * As above, data-parallel over {@code dist}'s ranks (DistributedDataParallel semantics): cfg.batchSize() is the global
+     * batch and each rank takes its shard; student gradients are averaged across ranks; the teacher embeddings and keys
+     * of the whole global batch are gathered before the enqueue, so every rank holds the same banks; rank 0 alone
+     * writes checkpoints, every rank resumes from them. World size 1 is the single-process trainer.
+     */
+    public static void train(Backend backend, Network teacher, TeacherCache cache, Network student, Network keyStudent, Dataset data,
+                             Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run, java.nio.file.Path resumeFrom,
+                             DistributedContext dist) {
         Method method = Method.parse(cfg.method());
         if ((method == Method.TWO_QUEUES) != (keyStudent != null)) {
             throw new IllegalArgumentException("CompRess " + cfg.method() + ": a momentum student is needed exactly for 2q");
@@ -88,7 +102,7 @@ public final class CompressTrainer {
         }
         DType bankType = DType.valueOf(cfg.bankDtype());
         int queue = Math.min(cfg.queueSize(), data.size());
-        LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
+        LoaderConfig loaderCfg = dist.shard(LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true)); // dist: this rank's shard
         teacher.eval();
         student.train();
         if (keyStudent != null) keyStudent.train();
@@ -97,6 +111,7 @@ public final class CompressTrainer {
              MemoryBank studentBank = method == Method.ONE_QUEUE ? null : MemoryBank.uniform(backend, queue, ds, bankType, seed + 12);
              CompressLoss loss = new CompressLoss(backend, new CompressLoss.Config(cfg.tau(), LossPath.valueOf(cfg.lossPath()), cfg.checkFinite()));
              Sgd sgd = new Sgd(backend, student.namedParameters(), Sgd.Options.compress());
+             GradientReducer gradients = dist.gradientReducer(student);    // dist: rank 0's weights, then bucketed all-reduce; no-op for one rank
              MomentumEncoder momentum = keyStudent == null ? null : new MomentumEncoder(backend, student, keyStudent, cfg.momentum())) {
             LrSchedule schedule = schedule(cfg);
             StepLog steps = new StepLog("compress-" + cfg.method(), run, log, cfg.logEvery());
@@ -122,15 +137,18 @@ public final class CompressTrainer {
                             }
                             CompressLoss.Result r = loss.compute(t, s, teacherBank, studentBank);
                             student.backward(r.gradStudent());
+                            gradients.finish();                                   // dist: mean over ranks
                             sgd.step((float) lr);
-                            teacherBank.enqueue(r.teacherNormalized());
-                            if (method == Method.TWO_QUEUES) studentBank.enqueue(loss.normalize(keys));
-                            else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(r.studentNormalized());
-                            steps.step(epoch, b.size(), lr, () -> backend.toFloatArray(r.lossMean())[0]);
+                            teacherBank.enqueue(dist.gatherRows(r.teacherNormalized()));  // dist: the global batch's rows
+                            if (method == Method.TWO_QUEUES) studentBank.enqueue(dist.gatherRows(loss.normalize(keys)));
+                            else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(dist.gatherRows(r.studentNormalized()));
+                            steps.step(epoch, b.size() * dist.worldSize(), lr, () -> dist.mean(backend.toFloatArray(r.lossMean())[0]));
                         }
                     }
                 }
-                TrainerCheckpoint.save(backend, run, epoch, student, keyStudent, sgd, teacherBank, studentBank);
+                dist.verifyIdentical("teacher bank", teacherBank.rows());                       // dist: replicas agree (no-op for one rank)
+                if (studentBank != null) dist.verifyIdentical("student bank", studentBank.rows());
+                if (dist.isMaster()) TrainerCheckpoint.save(backend, run, epoch, student, keyStudent, sgd, teacherBank, studentBank);
             }
         }
     }

@@ -5,6 +5,8 @@ package org.compress.engine.train;
 
 import org.compress.engine.backend.Backend;
 import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.dist.DistributedContext;
+import org.compress.engine.dist.GradientReducer;
 import org.compress.engine.data.loader.DataLoader;
 import org.compress.engine.data.loader.LoaderConfig;
 import org.compress.engine.data.transforms.Recipe;
@@ -27,13 +29,24 @@ public final class MocoPretrainer {
     /** Trains {@code query} in place; {@code key} must be a network of the same architecture (its momentum copy). */
     public static void train(Backend backend, Network query, Network key, Dataset data, Recipe twoViews, TrainConfig.Moco cfg,
                              int workers, long seed, RunDirectory run) {
+        train(backend, query, key, data, twoViews, cfg, workers, seed, run, DistributedContext.single(backend));
+    }
+
+    /**
+     * As above, data-parallel over {@code dist}'s ranks: cfg.batchSize() is the global batch, gradients are averaged, the
+     * key encoder runs on a shuffled global batch (MoCo's shuffling BN) and the keys of the whole global batch are
+     * enqueued on every rank.
+     */
+    public static void train(Backend backend, Network query, Network key, Dataset data, Recipe twoViews, TrainConfig.Moco cfg,
+                             int workers, long seed, RunDirectory run, DistributedContext dist) {
         if (twoViews.views() != 2) throw new IllegalArgumentException("MoCo needs a two-view recipe, found " + twoViews.views());
-        LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
+        LoaderConfig loaderCfg = dist.shard(LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true)); // dist: this rank's shard
         int queue = Math.min(cfg.queueSize(), data.size());
         try (DataLoader loader = new DataLoader(data, twoViews, loaderCfg);
              MemoryBank bank = MemoryBank.uniform(backend, queue, query.outputDim(), DType.F32, seed + 1);
              InfoNceLoss loss = new InfoNceLoss(backend, new InfoNceLoss.Config(cfg.tau(), LossPath.AUTO, false));
              Sgd sgd = new Sgd(backend, query.namedParameters(), Sgd.Options.compress());
+             GradientReducer gradients = dist.gradientReducer(query);    // dist: rank 0's weights, then bucketed all-reduce; no-op for one rank
              MomentumEncoder momentum = new MomentumEncoder(backend, query, key, cfg.momentum())) {
             LrSchedule schedule = LrSchedule.cosine(cfg.lr(), cfg.epochs(), 0);
             StepLog steps = new StepLog("moco", run, log, cfg.logEvery());
@@ -48,12 +61,14 @@ public final class MocoPretrainer {
                             double lr = schedule.lr(epoch + (double) i++ / perEpoch);
                             var qOut = query.forward(b.view(0));
                             momentum.update();
-                            var kOut = key.forward(b.view(1));
+                            long shuffleSeed = seed ^ (0x9E3779B97F4A7C15L * (epoch * (long) perEpoch + i));
+                            var kOut = dist.shuffledKeys(b.view(1), key::forward, shuffleSeed);  // dist: shuffling BN; one rank: key.forward
                             InfoNceLoss.Result r = loss.compute(qOut, kOut, bank);
                             query.backward(r.gradQuery());
+                            gradients.finish();                                   // dist: mean over ranks
                             sgd.step((float) lr);
-                            bank.enqueue(r.keysNormalized());
-                            steps.step(epoch, b.size(), lr, () -> backend.toFloatArray(r.lossMean())[0]);
+                            bank.enqueue(dist.gatherRows(r.keysNormalized()));    // dist: the global batch's keys
+                            steps.step(epoch, b.size() * dist.worldSize(), lr, () -> dist.mean(backend.toFloatArray(r.lossMean())[0]));
                         }
                     }
                 }
