@@ -12,6 +12,8 @@ import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.Backends;
 import org.compress.engine.data.datasets.Dataset;
 import org.compress.engine.data.transforms.Recipe;
+import org.compress.engine.dist.DistEnv;
+import org.compress.engine.dist.DistributedContext;
 import org.compress.engine.io.Safetensors;
 import org.compress.engine.nn.models.Head;
 import org.compress.engine.nn.models.Network;
@@ -50,35 +52,61 @@ public final class Pipeline {
         DataSpec data = DataSpec.of(cfg.data());
         Dataset train = data.train(), test = data.test();
         int channels = data.channels();
-        try (Backend backend = Backends.select(cfg.backend()); RunDirectory run = new RunDirectory(dir, cfg)) {
-            log.info("run {}: backend {}, {} training / {} test images", dir, backend.device(), train.size(), test.size());
-            Network teacher = teacher(backend, cfg, data, run);
+        DistEnv env = DistEnv.fromEnvironment();   // dist: one process unless a launcher set RANK/WORLD_SIZE (or Slurm/MPI)
+        try (Backend backend = Backends.select(env.backendFor(cfg.backend())); DistributedContext dist = DistributedContext.init(env, backend);
+             RunDirectory run = new RunDirectory(runRoot(dist, dir, cfg), cfg)) {
+            Path runDir = dist.isMaster() ? run.root() : run.root().getParent().getParent();   // dist: rank 0's run directory
+            log.info("run {}: backend {}, {} training / {} test images", runDir, backend.device(), train.size(), test.size());
+            Network teacher = teacher(backend, cfg, data, run, dist);
             CompressTrainer.Method method = CompressTrainer.Method.parse(cfg.compress().method());
             Head studentHead = method == CompressTrainer.Method.ONE_QUEUE ? Head.linear(teacher.embeddingDim()) : Head.none();
             Network student = Models.build(backend, cfg.student(), channels, studentHead, cfg.seed() + 2);
             Network key = method == CompressTrainer.Method.TWO_QUEUES ? Models.build(backend, cfg.student(), channels, studentHead, cfg.seed() + 3) : null;
+            if (env.syncBatchNorm()) {                                  // dist: COMPRESS_SYNC_BN=1
+                dist.syncBatchNorm(student);
+                if (key != null) dist.syncBatchNorm(key);
+            }
             log.info("teacher {} ({} parameters, {}-d), student {} ({} parameters, {}-d)", cfg.teacher().arch(), teacher.parameterCount(),
                     teacher.embeddingDim(), cfg.student().arch(), student.parameterCount(), student.embeddingDim());
             Recipe view = data.view();
             try (TeacherCache cache = cfg.compress().cachedTeacher()
                     ? TeacherCache.compute(backend, teacher, train, data.evalView(), 256, cfg.data().workers()) : null) {
                 CompressTrainer.train(backend, teacher, cache, student, key, train, view, cfg.compress(), cfg.data().workers(), cfg.seed(), run,
-                        resumeFrom);
+                        resumeFrom, dist);
             }
-            checkpoint(backend, run, "student.safetensors", student);
-            Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, data, teacher, student, run);
-            plotLosses(run);
+            if (dist.isMaster()) checkpoint(backend, run, "student.safetensors", student);
+            Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, data, teacher, student, run, dist);
+            if (dist.isMaster()) plotLosses(run);
             double seconds = (System.nanoTime() - start) / 1e9;
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("knn_top1", knn);
             summary.put("seconds", seconds);
             summary.put("backend", backend.device().toString());
-            RunDirectory.writeAtomically(dir.resolve("summary.json"),
-                    new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
-            return new Summary(dir, knn, seconds);
+            summary.put("world_size", dist.worldSize());
+            if (dist.isMaster()) {
+                RunDirectory.writeAtomically(runDir.resolve("summary.json"),
+                        new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
+            }
+            dist.finish();
+            return new Summary(runDir, knn, seconds);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /**
+     * dist: rank 0's run directory is the run; the other ranks agree on its name and keep their own metrics in
+     * ranks/rank-N inside it (no checkpoints, plots or summary). Every rank must be started with the same configuration.
+     */
+    private static Path runRoot(DistributedContext dist, Path dir, TrainConfig cfg) {
+        if (!dist.isDistributed()) return dir;
+        try {
+            dist.checkSameConfiguration("the configuration", new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(cfg));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("configuration is not serialisable: " + e.getMessage(), e);
+        }
+        Path agreed = Path.of(dist.agree("run-directory", dir.toString()));
+        return dist.isMaster() ? agreed : agreed.resolve("ranks").resolve("rank-" + dist.rank());
     }
 
     static Dataset openSplit(TrainConfig.Data data, String split) {
@@ -86,7 +114,7 @@ public final class Pipeline {
         return split.equals("train") ? spec.train() : spec.test();
     }
 
-    private static Network teacher(Backend backend, TrainConfig cfg, DataSpec data, RunDirectory run) {
+    private static Network teacher(Backend backend, TrainConfig cfg, DataSpec data, RunDirectory run, DistributedContext dist) {
         int channels = data.channels();
         TrainConfig.Moco moco = cfg.moco();
         if (cfg.teacher().checkpoint() != null) { // the trunk is the teacher; a checkpoint's projection head is dropped
@@ -98,10 +126,14 @@ public final class Pipeline {
         Network teacher = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed());
         if (moco.epochs() > 0) {
             Network key = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed() + 1);
+            if (dist.env().syncBatchNorm()) {                           // dist: COMPRESS_SYNC_BN=1
+                dist.syncBatchNorm(teacher);
+                dist.syncBatchNorm(key);
+            }
             log.info("pretraining the teacher with MoCo v2 for {} epochs", moco.epochs());
             MocoPretrainer.train(backend, teacher, key, data.train(), data.mocoViews(), moco,
-                    cfg.data().workers(), cfg.seed(), run);
-            checkpoint(backend, run, "teacher.safetensors", teacher);
+                    cfg.data().workers(), cfg.seed(), run, dist);
+            if (dist.isMaster()) checkpoint(backend, run, "teacher.safetensors", teacher);
         } else {
             log.warn("the teacher is randomly initialised (no checkpoint, no pretraining epochs)");
         }
@@ -109,7 +141,7 @@ public final class Pipeline {
     }
 
     private static Map<String, Map<Integer, Double>> evaluate(Backend backend, TrainConfig cfg, DataSpec data, Network teacher,
-                                                              Network student, RunDirectory run) {
+                                                              Network student, RunDirectory run, DistributedContext dist) {
         Dataset train = data.train(), test = data.test();
         Recipe plain = data.evalView();
         int workers = cfg.data().workers();
@@ -118,10 +150,10 @@ public final class Pipeline {
         if (plain.channels() * plain.height() * plain.width() <= 4096) { // a pixel k-NN baseline only for small images
             sets.put("pixels", new Embeddings.Set[] {Embeddings.pixels(train, plain, 256, workers), Embeddings.pixels(test, plain, 256, workers)});
         }
-        sets.put("teacher", new Embeddings.Set[] {Embeddings.of(backend, teacher, train, plain, 256, workers),
-                Embeddings.of(backend, teacher, test, plain, 256, workers)});
-        sets.put("student", new Embeddings.Set[] {Embeddings.of(backend, student, train, plain, 256, workers),
-                Embeddings.of(backend, student, test, plain, 256, workers)});
+        sets.put("teacher", new Embeddings.Set[] {Embeddings.of(backend, teacher, train, plain, 256, workers, dist),
+                Embeddings.of(backend, teacher, test, plain, 256, workers, dist)});
+        sets.put("student", new Embeddings.Set[] {Embeddings.of(backend, student, train, plain, 256, workers, dist),
+                Embeddings.of(backend, student, test, plain, 256, workers, dist)});
         sets.forEach((name, pair) -> {
             KnnEvaluator knn = new KnnEvaluator(pair[0].values(), pair[0].labels(), pair[0].dim(), train.numClasses());
             Map<Integer, Double> acc = new LinkedHashMap<>();
