@@ -1,0 +1,106 @@
+// One rank of the multi-process tests (and the in-process single-rank reference): CompRess-2q on 192 Fashion-MNIST
+// images with tiny BN-free MLPs (no batch norm, so a rank's forward pass does not depend on the other ranks' samples
+// and a sharded run can equal the single-process one), through the real CompressTrainer with a DistributedContext.
+// Writes <out>/rank-R/ (its run directory, rank 0's with the epoch checkpoints) and <out>/final-rank-R.safetensors.
+// Faults for the failure tests (COMPRESS_TEST_FAULT=halt:RANK:IMAGES or hang:RANK:IMAGES): that rank's data set halts
+// the JVM (as kill -9 would) or blocks forever once it has read IMAGES images.
+package org.compress.engine.dist;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.compress.engine.backend.Backend;
+import org.compress.engine.backend.cpu.CpuBackend;
+import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.data.datasets.IdxDataset;
+import org.compress.engine.data.datasets.SubsetDataset;
+import org.compress.engine.data.image.U8Image;
+import org.compress.engine.data.transforms.Normalize;
+import org.compress.engine.io.Safetensors;
+import org.compress.engine.nn.Flatten;
+import org.compress.engine.nn.Init;
+import org.compress.engine.nn.Linear;
+import org.compress.engine.nn.ReLU;
+import org.compress.engine.nn.models.Network;
+import org.compress.engine.tensor.Tensor;
+import org.compress.engine.train.CompressTrainer;
+import org.compress.engine.train.RunDirectory;
+import org.compress.engine.train.SmallImageRecipes;
+import org.compress.engine.train.TrainConfig;
+
+public final class DistWorker {
+    static final int IMAGES = 192, QUEUE = 96;
+
+    /** 784 -> hidden -> out with a ReLU between: no batch norm. */
+    static final class Mlp extends Network {
+        Mlp(Backend backend, int hidden, int out, long seed) {
+            super(backend);
+            Init init = new Init(seed);
+            trunk("flatten", new Flatten(backend));
+            trunk("fc1", new Linear(backend, init, 28 * 28, hidden, true));
+            trunk("relu", new ReLU(backend));
+            trunk("fc2", new Linear(backend, init, hidden, out, true));
+            embeddingDim(out);
+        }
+    }
+
+    static TrainConfig.Compress config(int epochs, int globalBatch) {
+        return new TrainConfig.Compress("2q", epochs, globalBatch, 0.5, QUEUE, 0.04f, 0.9, "F32", "UNFUSED", true, 1, false, "cosine");
+    }
+
+    static Dataset data(String fault, int rank) {
+        Dataset d = SubsetDataset.firstN(IdxDataset.openSplit(Path.of("/usr/share/datasets/fashion-mnist"), "train"), IMAGES);
+        if (fault == null || fault.isBlank()) return d;
+        String[] f = fault.split(":");
+        if (Integer.parseInt(f[1]) != rank) return d;
+        int after = Integer.parseInt(f[2]);
+        AtomicInteger reads = new AtomicInteger();
+        return new Dataset() {
+            @Override public int size() { return d.size(); }
+            @Override public int numClasses() { return d.numClasses(); }
+            @Override public int label(int i) { return d.label(i); }
+            @Override public String source(int i) { return d.source(i); }
+            @Override public U8Image image(int i) {
+                if (reads.incrementAndGet() > after) {
+                    if (f[0].equals("halt")) Runtime.getRuntime().halt(137);
+                    try {
+                        Thread.sleep(Long.MAX_VALUE);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return d.image(i);
+            }
+        };
+    }
+
+    /** Trains this rank; returns the final student and key state (host tensors). */
+    static Map<String, Tensor> train(Backend cpu, DistributedContext dist, Path out, int epochs, int globalBatch, String fault) {
+        // every rank builds its networks from its own seed: the reducer must make them rank 0's before training
+        long init = 100 + 17L * dist.rank();
+        Network teacher = new Mlp(cpu, 32, 16, 1), student = new Mlp(cpu, 24, 16, init), key = new Mlp(cpu, 24, 16, init + 1);
+        try (RunDirectory run = new RunDirectory(out.resolve("rank-" + dist.rank()), Map.of("worldSize", dist.worldSize()))) {
+            CompressTrainer.train(cpu, teacher, null, student, key, data(fault, dist.rank()), SmallImageRecipes.compress(1, 28, Normalize.FASHION_MNIST),
+                    config(epochs, globalBatch), 1, 5, run, null, dist);
+        }
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        student.stateDict().forEach((k, v) -> state.put("student." + k, v));
+        key.stateDict().forEach((k, v) -> state.put("key." + k, v));
+        return state;
+    }
+
+    /** args: OUT EPOCHS GLOBAL_BATCH; the rank comes from the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT). */
+    public static void main(String[] args) {
+        Path out = Path.of(args[0]);
+        try (Backend cpu = new CpuBackend(); DistributedContext dist = DistributedContext.init(DistEnv.fromEnvironment(), cpu)) {
+            Map<String, Tensor> state = train(cpu, dist, out, Integer.parseInt(args[1]), Integer.parseInt(args[2]), System.getenv("COMPRESS_TEST_FAULT"));
+            Safetensors.write(out.resolve("final-rank-" + dist.rank() + ".safetensors"), state);
+            dist.finish();
+        } catch (RuntimeException e) {
+            System.err.println("error: " + e.getMessage());
+            System.err.flush();
+            System.exit(1);
+        }
+    }
+}
