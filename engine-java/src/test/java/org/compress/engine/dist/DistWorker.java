@@ -1,6 +1,7 @@
 // One rank of the multi-process tests (and the in-process single-rank reference): CompRess-2q on 192 Fashion-MNIST
 // images with tiny BN-free MLPs (no batch norm, so a rank's forward pass does not depend on the other ranks' samples
 // and a sharded run can equal the single-process one), through the real CompressTrainer with a DistributedContext.
+// Variant: ResNet-18 students with synchronised BN instead, on uniform-noise images (SyncBnResNetTest).
 // Writes <out>/rank-R/ (its run directory, rank 0's with the epoch checkpoints) and <out>/final-rank-R.safetensors.
 // Faults for the failure tests (COMPRESS_TEST_FAULT=halt:RANK:IMAGES or hang:RANK:IMAGES): that rank's data set halts
 // the JVM (as kill -9 would) or blocks forever once it has read IMAGES images.
@@ -45,12 +46,28 @@ public final class DistWorker {
         }
     }
 
-    static TrainConfig.Compress config(int epochs, int globalBatch) {
-        return new TrainConfig.Compress("2q", epochs, globalBatch, 0.5, QUEUE, 0.04f, 0.9, "F32", "UNFUSED", true, 1, false, "cosine");
+    /** What a test trains: BN-free MLPs on Fashion-MNIST at lr 0.5 (the default), or ResNet-18s with synchronised BN. */
+    record Variant(boolean resnet, boolean noiseImages, double lr) {
+        static final Variant MLP = new Variant(false, false, 0.5);
     }
 
-    static Dataset data(String fault, int rank) {
-        Dataset d = SubsetDataset.firstN(IdxDataset.openSplit(Path.of("/usr/share/datasets/fashion-mnist"), "train"), IMAGES);
+    static TrainConfig.Compress config(int epochs, int globalBatch, double lr) {
+        return new TrainConfig.Compress("2q", epochs, globalBatch, lr, QUEUE, 0.04f, 0.9, "F32", "UNFUSED", true, 1, false, "cosine");
+    }
+
+    static Dataset data(String fault, int rank, boolean noise) {
+        Dataset d0 = SubsetDataset.firstN(IdxDataset.openSplit(Path.of("/usr/share/datasets/fashion-mnist"), "train"), IMAGES);
+        Dataset d = !noise ? d0 : new Dataset() {
+            @Override public int size() { return IMAGES; }
+            @Override public int numClasses() { return 10; }
+            @Override public int label(int i) { return i % 10; }
+            @Override public String source(int i) { return "noise#" + i; }
+            @Override public U8Image image(int i) {
+                byte[] px = new byte[28 * 28];
+                new java.util.SplittableRandom(i).nextBytes(px);
+                return new U8Image(28, 28, 1, px);
+            }
+        };
         if (fault == null || fault.isBlank()) return d;
         String[] f = fault.split(":");
         if (Integer.parseInt(f[1]) != rank) return d;
@@ -77,16 +94,27 @@ public final class DistWorker {
 
     /** Trains this rank; returns the final student and key state (host tensors). */
     static Map<String, Tensor> train(Backend cpu, DistributedContext dist, Path out, int epochs, int globalBatch, String fault) {
+        return train(cpu, dist, out, epochs, globalBatch, fault, Variant.MLP);
+    }
+
+    static Map<String, Tensor> train(Backend cpu, DistributedContext dist, Path out, int epochs, int globalBatch, String fault, Variant v) {
         // every rank builds its networks from its own seed: the reducer must make them rank 0's before training
         long init = 100 + 17L * dist.rank();
         Network teacher = new Mlp(cpu, 32, 16, 1), student = new Mlp(cpu, 24, 16, init), key = new Mlp(cpu, 24, 16, init + 1);
+        if (v.resnet()) {
+            var m = new TrainConfig.Model("resnet18", 4, true, null, "torchvision");
+            student = org.compress.engine.train.Models.build(cpu, m, 1, org.compress.engine.nn.models.Head.none(), init);
+            key = org.compress.engine.train.Models.build(cpu, m, 1, org.compress.engine.nn.models.Head.none(), init + 1);
+            dist.syncBatchNorm(student);
+            dist.syncBatchNorm(key);
+        }
         try (RunDirectory run = new RunDirectory(out.resolve("rank-" + dist.rank()), Map.of("worldSize", dist.worldSize()))) {
-            CompressTrainer.train(cpu, teacher, null, student, key, data(fault, dist.rank()), SmallImageRecipes.compress(1, 28, Normalize.FASHION_MNIST),
-                    config(epochs, globalBatch), 1, 5, run, null, dist);
+            CompressTrainer.train(cpu, teacher, null, student, key, data(fault, dist.rank(), v.noiseImages()), SmallImageRecipes.compress(1, 28, Normalize.FASHION_MNIST),
+                    config(epochs, globalBatch, v.lr()), 1, 5, run, null, dist);
         }
         Map<String, Tensor> state = new LinkedHashMap<>();
-        student.stateDict().forEach((k, v) -> state.put("student." + k, v));
-        key.stateDict().forEach((k, v) -> state.put("key." + k, v));
+        student.stateDict().forEach((k, t) -> state.put("student." + k, t));
+        key.stateDict().forEach((k, t) -> state.put("key." + k, t));
         return state;
     }
 
