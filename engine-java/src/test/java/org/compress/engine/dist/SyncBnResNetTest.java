@@ -74,9 +74,9 @@ class SyncBnResNetTest {
      * Eight CompRess-2q steps of ResNet-18 students with synchronised BN, 2 ranks (threads) against one process: the
      * losses agree within 2e-4 relative (measured: 3e-5 at worst). On uniform-noise images, because on Fashion-MNIST
      * the runs drift apart after the second step (1e-2 relative by step 4, at any learning rate > 0, while at
-     * learning rate 0 they agree to 1e-7 over all steps): its flat backgrounds make many activations exactly equal,
-     * so a last-bit difference in the weights flips ReLUs over whole regions at once. That amplifies reassociation
-     * differences; it is not a difference in what is computed.
+     * learning rate 0 they agree to 1e-7 over all steps), which noise images do not show. The likely cause: flat
+     * backgrounds make many activations exactly equal, so a last-bit difference in the weights flips ReLUs over whole
+     * regions at once, amplifying reassociation differences rather than a difference in what is computed.
      */
     @Test void trainingMatchesOneProcessOnNoiseImages(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         DistWorker.Variant v = new DistWorker.Variant(true, true, 0.02);
