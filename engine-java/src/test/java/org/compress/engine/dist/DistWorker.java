@@ -94,10 +94,16 @@ public final class DistWorker {
 
     /** Trains this rank; returns the final student and key state (host tensors). */
     static Map<String, Tensor> train(Backend cpu, DistributedContext dist, Path out, int epochs, int globalBatch, String fault) {
-        return train(cpu, dist, out, epochs, globalBatch, fault, Variant.MLP);
+        return train(cpu, dist, out, epochs, globalBatch, fault, Variant.MLP, null);
     }
 
     static Map<String, Tensor> train(Backend cpu, DistributedContext dist, Path out, int epochs, int globalBatch, String fault, Variant v) {
+        return train(cpu, dist, out, epochs, globalBatch, fault, v, null);
+    }
+
+    /** resume: an epoch checkpoint (of a run at any world size) to continue from, or null. */
+    static Map<String, Tensor> train(Backend cpu, DistributedContext dist, Path out, int epochs, int globalBatch, String fault, Variant v,
+                                     Path resume) {
         // every rank builds its networks from its own seed: the reducer must make them rank 0's before training
         long init = 100 + 17L * dist.rank();
         Network teacher = new Mlp(cpu, 32, 16, 1), student = new Mlp(cpu, 24, 16, init), key = new Mlp(cpu, 24, 16, init + 1);
@@ -110,7 +116,7 @@ public final class DistWorker {
         }
         try (RunDirectory run = new RunDirectory(out.resolve("rank-" + dist.rank()), Map.of("worldSize", dist.worldSize()))) {
             CompressTrainer.train(cpu, teacher, null, student, key, data(fault, dist.rank(), v.noiseImages()), SmallImageRecipes.compress(1, 28, Normalize.FASHION_MNIST),
-                    config(epochs, globalBatch, v.lr()), 1, 5, run, null, dist);
+                    config(epochs, globalBatch, v.lr()), 1, 5, run, resume, dist);
         }
         Map<String, Tensor> state = new LinkedHashMap<>();
         student.stateDict().forEach((k, t) -> state.put("student." + k, t));
@@ -118,11 +124,12 @@ public final class DistWorker {
         return state;
     }
 
-    /** args: OUT EPOCHS GLOBAL_BATCH; the rank comes from the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT). */
+    /** args: OUT EPOCHS GLOBAL_BATCH [RESUME_CHECKPOINT]; the rank comes from the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT). */
     public static void main(String[] args) {
         Path out = Path.of(args[0]);
         try (Backend cpu = new CpuBackend(); DistributedContext dist = DistributedContext.init(DistEnv.fromEnvironment(), cpu)) {
-            Map<String, Tensor> state = train(cpu, dist, out, Integer.parseInt(args[1]), Integer.parseInt(args[2]), System.getenv("COMPRESS_TEST_FAULT"));
+            Map<String, Tensor> state = train(cpu, dist, out, Integer.parseInt(args[1]), Integer.parseInt(args[2]), System.getenv("COMPRESS_TEST_FAULT"),
+                    Variant.MLP, args.length > 3 ? Path.of(args[3]) : null);
             Safetensors.write(out.resolve("final-rank-" + dist.rank() + ".safetensors"), state);
             dist.finish();
         } catch (RuntimeException e) {

@@ -183,6 +183,16 @@ class MultiProcessTrainingTest {
         List<Rank> ranks = launch(three, 3, EPOCHS, Map.of());
         for (Rank r : ranks) assertEquals(0, await(r, 180), "exit code; log:\n" + log(r));
         assertMatchesReference(ref, three, 3);
+        // resuming the 3-rank run's epoch-0 checkpoint on 2 ranks re-shards the remaining epoch: the single-process result
+        Path resumed = dir.resolve("resumed-on-2");
+        List<String> cmd = new ArrayList<>(workerCommand(resumed, EPOCHS));
+        cmd.add(three.resolve("rank-0/checkpoints/compress-epoch-0.safetensors").toString());
+        Files.createDirectories(resumed);
+        assertEquals(0, LocalLauncher.run(new LocalLauncher.Options(2, 1, 0, "127.0.0.1", freePort(), java.time.Duration.ofSeconds(30)), cmd,
+                cleanEnv(Map.of()), System.err), "resumed job's exit code");
+        String ck = "checkpoints/compress-epoch-" + (EPOCHS - 1) + ".safetensors";
+        compareStates(Safetensors.read(resumed.resolve("rank-0").resolve(ck)), Safetensors.read(ref.resolve("rank-0").resolve(ck)),
+                "3 ranks, resumed on 2", true);
         // teeth: ranks training alone on their local batch (no all-reduce, no gathers) would match this, not the reference
         Path local = reference(dir, BATCH / 2);
         double used = compareStates(Safetensors.read(local.resolve("final-rank-0.safetensors")),

@@ -46,6 +46,12 @@ class RendezvousTest {
         assertTrue(DistEnv.from(Map.of("RANK", "0", "WORLD_SIZE", "2", "COMPRESS_SYNC_BN", "1")).syncBatchNorm());
     }
 
+    @Test void aGlobalBatchThatDoesNotSplitEvenlyIsRefused() throws Exception {
+        var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> InProcessRanks.run(5, (dist, cpu) ->
+                dist.shard(org.compress.engine.data.loader.LoaderConfig.of(48))));
+        assertTrue(e.getCause().getMessage().contains("must be a multiple of the world size: found batch 48 on 5 ranks"), e.getCause().getMessage());
+    }
+
     @Test void aPortInUseIsNamed() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             DistException e = assertThrows(DistException.class, () -> TcpStore.open("127.0.0.1", taken.getLocalPort(), 0, Duration.ofSeconds(2)));
