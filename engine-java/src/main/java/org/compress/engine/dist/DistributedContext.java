@@ -66,6 +66,7 @@ public final class DistributedContext implements AutoCloseable {
     /** Joins the job {@code env} describes (blocks until every rank has joined, or the timeout). */
     public static DistributedContext init(DistEnv env, Backend backend) {
         if (!env.isDistributed()) return single(backend);
+        if (!(backend instanceof CudaBackend)) GlooCollectives.load();   // a missing bridge fails every rank at once, before rendezvous
         Store store = env.storeFile() != null ? new FileStore(Path.of(env.storeFile()), env.timeout())
                 : TcpStore.open(env.masterAddr(), env.masterPort(), env.rank(), env.timeout());
         try {

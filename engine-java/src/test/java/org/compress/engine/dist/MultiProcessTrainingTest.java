@@ -216,6 +216,17 @@ class MultiProcessTrainingTest {
         assertTrue(seconds < 20, "failing fast, not waiting for the 60 s timeout: " + seconds + " s");
     }
 
+    @Test void withoutALoadableGlooBridgeTwoRanksFailSayingSo(@TempDir Path dir) throws Exception {
+        // one process never loads the bridge (every single-process test); two need it
+        Path notALibrary = Files.writeString(dir.resolve("libcompress_gloo.so"), "not a shared object");
+        List<Rank> ranks = launch(dir, 2, 1, Map.of("COMPRESS_GLOO_LIBRARY", notALibrary.toString(), "COMPRESS_DIST_TIMEOUT", "20"));
+        for (Rank r : ranks) {
+            assertEquals(1, await(r, 60));
+            String log = log(r);
+            assertTrue(log.contains("cannot load the Gloo bridge") && log.contains("libgloo"), log);
+        }
+    }
+
     @Test void theLauncherPropagatesARanksFailure(@TempDir Path dir) throws Exception {
         long start = System.nanoTime();
         int code = LocalLauncher.run(new LocalLauncher.Options(2, 1, 0, "127.0.0.1", freePort(), java.time.Duration.ofSeconds(30)),
