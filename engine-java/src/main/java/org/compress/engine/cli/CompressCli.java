@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 
 @Command(name = "compress", mixinStandardHelpOptions = true, version = "CompRess Engine 0.1.0",
         description = "Compress a self-supervised teacher into a small student (CompRess, NeurIPS 2020).",
-        subcommands = {InfoCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, TrainCommand.class, LaunchCommand.class, CommandLine.HelpCommand.class})
 public final class CompressCli implements Runnable {
     @Override public void run() { new CommandLine(this).usage(System.out); }
 
@@ -16,6 +16,7 @@ public final class CompressCli implements Runnable {
     /** The configured command line (errors: one line "error: ..." and exit code 1), e.g. to redirect its output in tests. */
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new CompressCli());
+        cli.getSubcommands().get("launch").setStopAtPositional(true);   // launch's options end where the command starts
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("error: " + e.getMessage());
             if (Boolean.getBoolean("compress.debug")) e.printStackTrace(cmd.getErr());

@@ -14,6 +14,8 @@ import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.Backends;
 import org.compress.engine.data.datasets.Dataset;
 import org.compress.engine.data.transforms.Recipe;
+import org.compress.engine.dist.DistEnv;
+import org.compress.engine.dist.DistributedContext;
 import org.compress.engine.io.Safetensors;
 import org.compress.engine.nn.models.Head;
 import org.compress.engine.nn.models.Network;
@@ -49,14 +51,20 @@ public final class Pipeline {
         DataSpec data = valid.data();
         Dataset train = data.train(), test = data.test();
         int channels = data.channels();
-        try (Backend backend = Backends.select(cfg.backend()); RunDirectory run = open(cfg, runsRoot, point)) {
-            Path dir = run.root();
+        DistEnv env = DistEnv.fromEnvironment();   // dist: one process unless a launcher set RANK/WORLD_SIZE (or Slurm/MPI)
+        try (Backend backend = Backends.select(env.backendFor(cfg.backend())); DistributedContext dist = DistributedContext.init(env, backend);
+             RunDirectory run = openRun(dist, cfg, runsRoot, point)) {
+            Path dir = runDirectory(dist, run);                          // dist: rank 0's run directory on every rank
             log.info("run {}: backend {}, {} training / {} test images", dir, backend.device(), train.size(), test.size());
-            Network teacher = teacher(backend, cfg, data, run, point, stop);
+            Network teacher = teacher(backend, cfg, data, run, point, stop, dist);
             CompressTrainer.Method method = CompressTrainer.Method.parse(cfg.compress().method());
             Head studentHead = method == CompressTrainer.Method.ONE_QUEUE ? Head.linear(teacher.embeddingDim()) : Head.none();
             Network student = Models.build(backend, cfg.student(), channels, studentHead, cfg.seed() + 2);
             Network key = method == CompressTrainer.Method.TWO_QUEUES ? Models.build(backend, cfg.student(), channels, studentHead, cfg.seed() + 3) : null;
+            if (env.syncBatchNorm()) {                                  // dist: COMPRESS_SYNC_BN=1
+                dist.syncBatchNorm(student);
+                if (key != null) dist.syncBatchNorm(key);
+            }
             log.info("teacher {} ({} parameters, {}-d), student {} ({} parameters, {}-d)", cfg.teacher().arch(), teacher.parameterCount(),
                     teacher.embeddingDim(), cfg.student().arch(), student.parameterCount(), student.embeddingDim());
             Recipe view = data.view();
@@ -64,20 +72,27 @@ public final class Pipeline {
             try (TeacherCache cache = cfg.compress().cachedTeacher()
                     ? TeacherCache.compute(backend, teacher, train, data.evalView(), 256, cfg.data().workers()) : null) {
                 CompressTrainer.train(backend, teacher, cache, student, key, train, view, cfg.compress(), cfg.data().workers(), cfg.seed(), run,
-                        compressFrom, stop);
+                        compressFrom, stop, dist);
             }
-            checkpoint(backend, run, "student.safetensors", student);
+            if (dist.isMaster()) checkpoint(backend, run, "student.safetensors", student);
+            DistSteps.stop(dist, stop, null, -1, -1);                   // dist: a stop on any rank is every rank's
             stop.checkBetweenStages(run, ResumePoint.newest(dir).map(ResumePoint::checkpoint).orElse(null));
-            Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, data, teacher, student, run);
-            plotLosses(run);
+            Map<String, Map<Integer, Double>> knn = evaluate(backend, cfg, data, teacher, student, run, dist);
+            if (dist.isMaster()) plotLosses(run);
             double seconds = (System.nanoTime() - start) / 1e9;
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("knn_top1", knn);
             summary.put("seconds", seconds);
             summary.put("backend", backend.device().toString());
-            RunDirectory.writeAtomically(dir.resolve("summary.json"),
-                    new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
+            summary.put("world_size", dist.worldSize());
+            if (dist.isMaster()) {
+                RunDirectory.writeAtomically(dir.resolve("summary.json"),
+                        new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
+            }
+            dist.finish();
             return new Summary(dir, knn, seconds);
+        } catch (TrainingInterruptedException e) {
+            throw namingTheRun(e);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -89,7 +104,11 @@ public final class Pipeline {
             return RunDirectory.create(runsRoot, LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-compress-"
                     + cfg.compress().method(), cfg);
         }
-        ResumePoint p = point.get();
+        return resume(point.get().runDirectory(), point.get());
+    }
+
+    /** Continues {@code dir} from checkpoint {@code p}: config.json records the resume, metrics.jsonl keeps the records up to its step. */
+    private static RunDirectory resume(Path dir, ResumePoint p) {
         long step;
         try (var f = Safetensors.open(p.checkpoint())) {
             step = f.read("sgd.steps").cpuStorage().i64()[0];
@@ -99,13 +118,54 @@ public final class Pipeline {
         record.put("stage", p.stage());
         record.put("step", step);
         record.put("time", java.time.Instant.now().toString());
-        log.info("resuming run {} from {} (step {})", p.runDirectory(), p.checkpoint(), step);
-        return RunDirectory.resume(p.runDirectory(), record, r -> {
+        log.info("resuming run {} from {} (step {})", dir, p.checkpoint(), step);
+        return RunDirectory.resume(dir, record, r -> {
             String stage = String.valueOf(r.get("stage"));
             boolean sameStage = p.isMoco() ? stage.equals("moco") : stage.startsWith("compress");
             if (!p.isMoco() && stage.equals("moco")) return true; // the finished teacher stage
             return sameStage && r.get("step") instanceof Number s && s.longValue() <= step;
         });
+    }
+
+    /**
+     * dist: the run directory of this rank. One process: open(). Several: every rank must have the same configuration and
+     * resume point (both validated on every rank before this); rank 0 creates the run directory exclusively (or resumes
+     * its own), the others agree on its path and keep their own metrics in RUN/ranks/rank-N (no checkpoints, plots or
+     * summary); a resumed run's ranks continue their rank-N directories.
+     */
+    private static RunDirectory openRun(DistributedContext dist, TrainConfig cfg, Path runsRoot, Optional<ResumePoint> point) {
+        if (!dist.isDistributed()) return open(cfg, runsRoot, point);
+        try {
+            dist.checkSameConfiguration("the configuration", new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(cfg));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("configuration is not serialisable: " + e.getMessage(), e);
+        }
+        dist.checkSameConfiguration("the resume checkpoint", point.map(p -> p.checkpoint().toString()).orElse("none"));
+        RunDirectory mine = null;
+        String root = "";
+        try {
+            if (dist.isMaster()) mine = open(cfg, runsRoot, point);
+        } finally {
+            root = dist.agree("run-directory", mine == null ? "" : mine.root().toAbsolutePath().toString());   // "": rank 0 failed, said at once
+        }
+        if (mine != null) return mine;
+        if (root.isEmpty()) throw new IllegalStateException("rank " + dist.rank() + ": rank 0 could not create the run directory under " + runsRoot);
+        Path rankDir = Path.of(root).resolve("ranks").resolve("rank-" + dist.rank());
+        return point.isPresent() && java.nio.file.Files.isRegularFile(rankDir.resolve("config.json")) ? resume(rankDir, point.get())
+                : new RunDirectory(rankDir, cfg);
+    }
+
+    /** dist: a stop on rank N > 0 names the run to resume (rank 0's directory), not its own RUN/ranks/rank-N. */
+    private static TrainingInterruptedException namingTheRun(TrainingInterruptedException e) {
+        Path own = e.runDirectory(), ranks = own == null ? null : own.getParent();
+        if (ranks == null || ranks.getFileName() == null || !ranks.getFileName().toString().equals("ranks")
+                || !own.getFileName().toString().startsWith("rank-")) return e;
+        return new TrainingInterruptedException(e.reason(), ranks.getParent(), e.checkpoint());
+    }
+
+    /** dist: rank 0's run directory (the run), also on the other ranks, whose own directory is RUN/ranks/rank-N. */
+    private static Path runDirectory(DistributedContext dist, RunDirectory run) {
+        return dist.isMaster() ? run.root() : run.root().getParent().getParent();
     }
 
     static Dataset openSplit(TrainConfig.Data data, String split) {
@@ -114,11 +174,11 @@ public final class Pipeline {
     }
 
     private static Network teacher(Backend backend, TrainConfig cfg, DataSpec data, RunDirectory run, Optional<ResumePoint> point,
-                                   StopRequest stop) {
+                                   StopRequest stop, DistributedContext dist) {
         int channels = data.channels();
         TrainConfig.Moco moco = cfg.moco();
-        Path pretrained = run.checkpointPath("teacher.safetensors");
         boolean resumingCompress = point.isPresent() && !point.get().isMoco();
+        Path pretrained = resumingCompress ? point.get().runDirectory().resolve("checkpoints").resolve("teacher.safetensors") : null; // dist: rank 0's
         if (cfg.teacher().checkpoint() != null || (resumingCompress && moco.epochs() > 0)) {
             // the trunk is the teacher; a checkpoint's projection head is dropped
             Path file = cfg.teacher().checkpoint() != null ? Path.of(cfg.teacher().checkpoint()) : pretrained;
@@ -131,10 +191,14 @@ public final class Pipeline {
         Network teacher = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed());
         if (moco.epochs() > 0) {
             Network key = Models.build(backend, cfg.teacher(), channels, Head.mlp(moco.headDim()), cfg.seed() + 1);
+            if (dist.env().syncBatchNorm()) {                           // dist: COMPRESS_SYNC_BN=1
+                dist.syncBatchNorm(teacher);
+                dist.syncBatchNorm(key);
+            }
             log.info("pretraining the teacher with MoCo v2 for {} epochs", moco.epochs());
             MocoPretrainer.train(backend, teacher, key, data.train(), data.mocoViews(), moco,
-                    cfg.data().workers(), cfg.seed(), run, point.map(ResumePoint::checkpoint).orElse(null), stop);
-            checkpoint(backend, run, "teacher.safetensors", teacher);
+                    cfg.data().workers(), cfg.seed(), run, point.map(ResumePoint::checkpoint).orElse(null), stop, dist);
+            if (dist.isMaster()) checkpoint(backend, run, "teacher.safetensors", teacher);
         } else {
             log.warn("the teacher is randomly initialised (no checkpoint, no pretraining epochs)");
         }
@@ -142,7 +206,7 @@ public final class Pipeline {
     }
 
     private static Map<String, Map<Integer, Double>> evaluate(Backend backend, TrainConfig cfg, DataSpec data, Network teacher,
-                                                              Network student, RunDirectory run) {
+                                                              Network student, RunDirectory run, DistributedContext dist) {
         Dataset train = data.train(), test = data.test();
         Recipe plain = data.evalView();
         int workers = cfg.data().workers();
@@ -151,10 +215,10 @@ public final class Pipeline {
         if (plain.channels() * plain.height() * plain.width() <= 4096) { // a pixel k-NN baseline only for small images
             sets.put("pixels", new Embeddings.Set[] {Embeddings.pixels(train, plain, 256, workers), Embeddings.pixels(test, plain, 256, workers)});
         }
-        sets.put("teacher", new Embeddings.Set[] {Embeddings.of(backend, teacher, train, plain, 256, workers),
-                Embeddings.of(backend, teacher, test, plain, 256, workers)});
-        sets.put("student", new Embeddings.Set[] {Embeddings.of(backend, student, train, plain, 256, workers),
-                Embeddings.of(backend, student, test, plain, 256, workers)});
+        sets.put("teacher", new Embeddings.Set[] {Embeddings.of(backend, teacher, train, plain, 256, workers, dist),
+                Embeddings.of(backend, teacher, test, plain, 256, workers, dist)});
+        sets.put("student", new Embeddings.Set[] {Embeddings.of(backend, student, train, plain, 256, workers, dist),
+                Embeddings.of(backend, student, test, plain, 256, workers, dist)});
         sets.forEach((name, pair) -> {
             KnnEvaluator knn = new KnnEvaluator(pair[0].values(), pair[0].labels(), pair[0].dim(), train.numClasses());
             Map<Integer, Double> acc = new LinkedHashMap<>();
