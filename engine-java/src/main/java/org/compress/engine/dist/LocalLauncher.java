@@ -1,7 +1,8 @@
 // `compress launch`'s engine (torchrun's role on one machine): starts one process per local rank with RANK,
 // WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, and propagates failure: when a rank
 // exits non-zero, the others get a grace period to fail on their own (they name the rank that stopped), then are
-// killed; the first failure's exit code is returned. Ctrl-C (JVM shutdown) kills every rank.
+// killed; the first failure's exit code is returned. Ctrl-C or SIGTERM to the launcher (JVM shutdown) passes SIGTERM
+// on to every rank (they checkpoint the same step and exit 143) and kills what still runs after the grace period.
 package org.compress.engine.dist;
 
 import java.io.IOException;
@@ -23,11 +24,27 @@ public final class LocalLauncher {
 
     private LocalLauncher() {}
 
+    /**
+     * The launcher itself is stopped (Ctrl-C, SIGTERM): SIGTERM to every rank, so that they agree on a step, checkpoint
+     * it and exit (143); whatever still runs after the grace period is killed.
+     */
+    static void stopAll(List<Process> procs, Duration grace) {
+        List<Process> all = List.copyOf(procs);
+        all.forEach(Process::destroy);
+        long deadline = System.nanoTime() + grace.toNanos();
+        try {
+            for (Process p : all) p.waitFor(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        all.forEach(Process::destroyForcibly);
+    }
+
     /** Runs {@code command} (argv, one per local rank, with the rank's environment added) and returns the job's exit code. */
     public static int run(Options o, List<String> command, Map<String, String> baseEnv, PrintStream err) throws IOException, InterruptedException {
         int world = o.nnodes() * o.nprocPerNode();
         List<Process> procs = new ArrayList<>();
-        Thread killer = new Thread(() -> procs.forEach(Process::destroyForcibly), "compress-launch-cleanup");
+        Thread killer = new Thread(() -> stopAll(procs, o.grace()), "compress-launch-cleanup");
         Runtime.getRuntime().addShutdownHook(killer);
         try {
             for (int local = 0; local < o.nprocPerNode(); local++) {

@@ -1,7 +1,8 @@
 // `compress train` on 2 ranks (two JVMs on loopback, as `compress launch` starts them): rank 0 creates the run
 // directory and rank 1 keeps its metrics in RUN/ranks/rank-1; a SIGTERM sent to rank 1 only stops both ranks after
 // the same step with rank 0's checkpoint (exit 143 on both, both print the command that resumes RUN); the printed
-// command, run again on 2 ranks, finishes the run in the same directory.
+// command, run again on 2 ranks, finishes the run in the same directory. A SIGTERM to `compress launch` itself is
+// passed on to its ranks, which checkpoint before the launcher exits.
 package org.compress.engine.cli;
 
 import static org.compress.engine.cli.TrainValidationCliTest.tiny;
@@ -98,6 +99,36 @@ class DistributedTrainCliTest {
         assertTrue(Files.readString(run.resolve("ranks/rank-1/config.json")).contains("resumes"), "rank 1's folder records the resume");
         try (var s = Files.list(out)) {
             assertEquals(1, s.filter(Files::isDirectory).count(), "the resumed job continued the same run directory");
+        }
+    }
+
+    @Test void aSigtermToTheLauncherCheckpointsEveryRankBeforeItExits() throws Exception {
+        Path out = dir.resolve("launched");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "-Xmx1g", CompressCli.class.getName(), "launch", "--nproc-per-node", "2",
+                "--master-port", Integer.toString(port), "--grace-seconds", "120"));
+        command.addAll(tiny(out, "--train-images", "256", "--test-images", "32"));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(dir.resolve("launch.out").toFile()).redirectError(dir.resolve("launch.err").toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("SLURM_") || k.startsWith("OMPI_") || k.equals("MASTER_ADDR") || k.equals("RANK")
+                || k.equals("WORLD_SIZE"));
+        Process launcher = pb.start();
+        try {
+            Path run = awaitRankOne(out, List.of(launcher));
+            assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(launcher.pid())).start().waitFor());
+            assertTrue(launcher.waitFor(180, TimeUnit.SECONDS), "the launcher exits after its ranks");
+            String log = Files.readString(dir.resolve("launch.out")) + Files.readString(dir.resolve("launch.err"));
+            List<String> stops = log.lines().filter(l -> l.startsWith("stopped on SIGTERM; checkpoint: ")).toList();
+            assertEquals(2, stops.size(), "both ranks stopped on the SIGTERM the launcher passed on:\n" + log);
+            assertEquals(stops.get(0), stops.get(1), "the same checkpoint on both ranks");
+            Path ck = Path.of(stops.get(0).substring("stopped on SIGTERM; checkpoint: ".length()));
+            assertEquals(run, ck.getParent().getParent());
+            assertTrue(RunDirectory.isComplete(ck), ck + " is complete");
+        } finally {
+            launcher.destroyForcibly();
         }
     }
 
