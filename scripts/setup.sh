@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the build, the demo and the tests need from Debian's packages, once; a no-op when all is there.
-#   scripts/setup.sh           the main job: Fashion-MNIST data, g++/CMake, oneDNN (the fast CPU path)
-#   scripts/setup.sh --tests   also Debian's PyTorch (peers, fixtures, the export check) and Gloo
+#   scripts/setup.sh           the main job: Fashion-MNIST data, g++/CMake, oneDNN (the fast CPU path), Gloo (multi-process
+#                              training on CPUs: the build compiles engine-native/gloo against it; one process needs none)
+#   scripts/setup.sh --tests   also Debian's PyTorch (peers, fixtures, the export check)
 # Needs root or password-less sudo to install; otherwise it names the missing packages and the command to run.
 set -euo pipefail
 
-packages=(dataset-fashion-mnist g++ cmake libdnnl-dev)
+packages=(dataset-fashion-mnist g++ cmake libdnnl-dev libgloo-dev)
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(python3-torch python3-torchvision libgloo-dev)
+  packages+=(python3-torch python3-torchvision)
 elif [ -n "${1:-}" ]; then
   echo "usage: scripts/setup.sh [--tests]" >&2; exit 2
 fi

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "compress", mixinStandardHelpOptions = true, version = "CompRess Engine 0.1.0",
         description = "Compress a self-supervised teacher into a small student (CompRess, NeurIPS 2020).",
         subcommands = {InfoCommand.class, TrainCommand.class, PretrainCommand.class, DistillCommand.class, CacheTeacherCommand.class,
-                EvalCommand.class, ExportCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+                EvalCommand.class, ExportCommand.class, DemoCommand.class, LaunchCommand.class, CommandLine.HelpCommand.class})
 public final class CompressCli implements Runnable {
     @Override public void run() { new CommandLine(this).usage(System.out); }
 
@@ -39,6 +39,7 @@ public final class CompressCli implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new CompressCli());
         cli.setOverwrittenOptionsAllowed(true);
+        cli.getSubcommands().get("launch").setStopAtPositional(true);   // launch's options end where the command starts
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("error: " + e.getMessage());
             if (Boolean.getBoolean("compress.debug")) e.printStackTrace(cmd.getErr());

@@ -21,6 +21,7 @@ public final class BatchNorm2d extends Module {
     private final Tensor numBatchesTracked;
     private Tensor input;
     private boolean lastForwardTrained;
+    private org.compress.engine.ops.BatchNormOp op;   // null: the backend's; dist/SyncBatchNorm for synchronised BN
 
     public BatchNorm2d(Backend backend, int channels) {
         super(backend);
@@ -41,15 +42,20 @@ public final class BatchNorm2d extends Module {
 
     public Tensor numBatchesTracked() { return numBatchesTracked; }
 
+    /** Replaces the backend's batch-norm op (null restores it): data-parallel training's synchronised BN. */
+    public void setOp(org.compress.engine.ops.BatchNormOp op) { this.op = op; }
+
+    private org.compress.engine.ops.BatchNormOp op() { return op != null ? op : backend.batchNorm(); }
+
     @Override public Tensor forward(Tensor x) {
         Tensor y = buffer("y", x.dtype(), x.format(), x.shape());
         if (isTraining()) {
             int c = x.dim(1);
             Tensor mean = buffer("saveMean", MemoryFormat.CONTIGUOUS, c), invStd = buffer("saveInvStd", MemoryFormat.CONTIGUOUS, c);
-            backend.batchNorm().forwardTraining(x, weight.value(), bias.value(), runningMean, runningVar, MOMENTUM, EPS, y, mean, invStd);
-            backend.batchNorm().countBatch(numBatchesTracked);
+            op().forwardTraining(x, weight.value(), bias.value(), runningMean, runningVar, MOMENTUM, EPS, y, mean, invStd);
+            op().countBatch(numBatchesTracked);
         } else {
-            backend.batchNorm().forwardInference(x, weight.value(), bias.value(), runningMean, runningVar, EPS, y);
+            op().forwardInference(x, weight.value(), bias.value(), runningMean, runningVar, EPS, y);
         }
         input = x;
         lastForwardTrained = isTraining();
@@ -62,7 +68,7 @@ public final class BatchNorm2d extends Module {
         }
         int c = input.dim(1);
         Tensor dx = buffer("dx", input.dtype(), input.format(), input.shape());
-        backend.batchNorm().backward(input, dy, weight.value(), buffer("saveMean", MemoryFormat.CONTIGUOUS, c),
+        op().backward(input, dy, weight.value(), buffer("saveMean", MemoryFormat.CONTIGUOUS, c),
                 buffer("saveInvStd", MemoryFormat.CONTIGUOUS, c), EPS, dx, weight.grad(), bias.grad());
         return dx;
     }

@@ -70,6 +70,12 @@ public abstract class Module implements AutoCloseable {
 
     protected final Map<String, Module> children() { return children; }
 
+    /** This module and every descendant, depth first (e.g. to switch batch norms to synchronised ones). */
+    public final void visit(java.util.function.Consumer<Module> f) {
+        f.accept(this);
+        for (Module c : children.values()) c.visit(f);
+    }
+
     // ---- the static memory plan ----
 
     /** The F32 buffer for `slot` with this shape: the same tensor as last time when the shape is unchanged. */

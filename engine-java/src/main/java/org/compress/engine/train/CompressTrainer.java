@@ -10,6 +10,8 @@ package org.compress.engine.train;
 import java.nio.file.Path;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.dist.DistributedContext;
+import org.compress.engine.dist.GradientReducer;
 import org.compress.engine.data.loader.DataLoader;
 import org.compress.engine.data.loader.LoaderConfig;
 import org.compress.engine.data.transforms.Recipe;
@@ -87,6 +89,26 @@ public final class CompressTrainer {
     public static void train(Backend backend, Network teacher, TeacherCache cache, Network student, Network keyStudent, Dataset data,
                              Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run, java.nio.file.Path resumeFrom,
                              StopRequest stop) {
+        train(backend, teacher, cache, student, keyStudent, data, view, cfg, workers, seed, run, resumeFrom, stop, DistributedContext.single(backend));
+    }
+
+    /** As above on one process: never stopped from outside. */
+    public static void train(Backend backend, Network teacher, TeacherCache cache, Network student, Network keyStudent, Dataset data,
+                             Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run, java.nio.file.Path resumeFrom,
+                             DistributedContext dist) {
+        train(backend, teacher, cache, student, keyStudent, data, view, cfg, workers, seed, run, resumeFrom, new StopRequest(), dist);
+    }
+
+    /**
+     * As above, data-parallel over {@code dist}'s ranks (DistributedDataParallel semantics): cfg.batchSize() is the global
+     * batch and each rank takes its shard; student gradients are averaged across ranks; the teacher embeddings and keys
+     * of the whole global batch are gathered before the enqueue, so every rank holds the same banks; rank 0 alone
+     * writes checkpoints, every rank resumes from them. A stop requested on any rank, or a non-finite loss on any rank,
+     * stops every rank after the same step (DistSteps). World size 1 is the single-process trainer.
+     */
+    public static void train(Backend backend, Network teacher, TeacherCache cache, Network student, Network keyStudent, Dataset data,
+                             Recipe view, TrainConfig.Compress cfg, int workers, long seed, RunDirectory run, java.nio.file.Path resumeFrom,
+                             StopRequest stop, DistributedContext dist) {
         Method method = Method.parse(cfg.method());
         if ((method == Method.TWO_QUEUES) != (keyStudent != null)) {
             throw new IllegalArgumentException("CompRess " + cfg.method() + ": a momentum student is needed exactly for 2q");
@@ -103,7 +125,7 @@ public final class CompressTrainer {
         DType bankType = DType.valueOf(cfg.bankDtype());
         int queue = Math.min(cfg.queueSize(), data.size());
         // drop_last: the official train_student.py keeps the last partial batch; one batch shape keeps every buffer static
-        LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
+        LoaderConfig loaderCfg = dist.shard(LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true)); // dist: this rank's shard
         if (teacher != null) teacher.eval();
         student.train();
         if (keyStudent != null) keyStudent.train();
@@ -112,6 +134,7 @@ public final class CompressTrainer {
              MemoryBank studentBank = method == Method.ONE_QUEUE ? null : newStudentBank(backend, queue, ds, bankType, seed);
              CompressLoss loss = new CompressLoss(backend, new CompressLoss.Config(cfg.tau(), LossPath.valueOf(cfg.lossPath()), cfg.checkFinite()));
              Sgd sgd = new Sgd(backend, student.namedParameters(), Sgd.Options.compress());
+             GradientReducer gradients = dist.gradientReducer(student);    // dist: rank 0's weights, then bucketed all-reduce; no-op for one rank
              MomentumEncoder momentum = keyStudent == null ? null : new MomentumEncoder(backend, student, keyStudent, cfg.momentum())) {
             LrSchedule schedule = schedule(cfg);
             String stage = "compress-" + cfg.method();
@@ -124,31 +147,35 @@ public final class CompressTrainer {
             }
             StepLog steps = new StepLog(stage, run, log, cfg.logEvery(), at.step());
             steps.expect((long) perEpoch * (cfg.epochs() - at.epoch()) - at.batch());
-            try (steps; NonFiniteGuard guard = new NonFiniteGuard(backend, stage, resumeFrom)) { // steps: closes the progress bar
+            try (steps; NonFiniteGuard guard = DistSteps.guard(dist, backend, stage, resumeFrom)) { // steps: closes the progress bar; dist: read at agreed points
                 for (int epoch = at.epoch(); epoch < cfg.epochs(); epoch++) {
                     int i = epoch == at.epoch() ? at.batch() : 0;
                     try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader,
                             cache != null ? cache.loaderEpoch(epoch) : epoch, i, steps)) {
+                        boolean stopping = false;
                         while (it.hasNext()) {
                             try (TrainingBatches.Step b = it.next()) {
                                 double lr = schedule.lr(epoch + (double) i++ / perEpoch);
                                 CompressLoss.Result r = step(method, teacher, cache, student, keyStudent, momentum, loss, teacherBank, studentBank,
-                                        sgd, b.view(0), epoch, b.indices(), lr);
+                                        sgd, b.view(0), epoch, b.indices(), lr, dist, gradients);
                                 guard.observe(r.lossMean(), epoch, steps.steps() + 1);
+                                stopping = DistSteps.stop(dist, stop, guard, epoch, steps.steps() + 1); // dist: agreed by all ranks
                                 int e = epoch;
-                                steps.step(epoch, b.size(), lr, () -> { // a logged step reads the loss anyway: read the guard too
+                                steps.step(epoch, b.size() * dist.worldSize(), lr, () -> { // a logged step reads the loss anyway: read the guard too
                                     guard.check(e, steps.steps());
-                                    return backend.toFloatArray(r.lossMean())[0];
+                                    return dist.mean(backend.toFloatArray(r.lossMean())[0]);  // dist: the global batch's loss
                                 });
                             }
-                            if (stop.requested() && i < perEpoch) {
-                                Path file = TrainerCheckpoint.save(backend, run, "compress", epoch, i, state, guard);
+                            if (stopping && i < perEpoch) {
+                                Path file = DistSteps.checkpoint(dist, backend, run, "compress", epoch, i, state, guard); // dist: rank 0 writes
                                 throw new TrainingInterruptedException(stop.reason(), run.root(), file);
                             }
                         }
                     }
-                    TrainerCheckpoint.save(backend, run, "compress", epoch, -1, state, guard);
-                    if (stop.requested() && epoch + 1 < cfg.epochs()) {
+                    dist.verifyIdentical("teacher bank", teacherBank.rows());                       // dist: replicas agree (no-op for one rank)
+                    if (studentBank != null) dist.verifyIdentical("student bank", studentBank.rows());
+                    DistSteps.checkpoint(dist, backend, run, "compress", epoch, -1, state, guard);   // dist: rank 0 writes
+                    if (DistSteps.stop(dist, stop, guard, epoch, steps.steps()) && epoch + 1 < cfg.epochs()) {
                         throw new TrainingInterruptedException(stop.reason(), run.root(), guard.lastGood());
                     }
                 }
@@ -176,6 +203,18 @@ public final class CompressTrainer {
     static CompressLoss.Result step(Method method, Network teacher, TeacherCache cache, Network student, Network keyStudent,
                                     MomentumEncoder momentum, CompressLoss loss, MemoryBank teacherBank, MemoryBank studentBank, Sgd sgd,
                                     Tensor x, int epoch, int[] indices, double lr) {
+        return step(method, teacher, cache, student, keyStudent, momentum, loss, teacherBank, studentBank, sgd, x, epoch, indices, lr,
+                null, null);
+    }
+
+    /**
+     * As above, data-parallel over {@code dist} (null: one process): the student's gradients are averaged over the
+     * ranks before the SGD step, and the rows of the whole global batch are enqueued, so every rank's banks stay
+     * identical (the loss uses this rank's queries against the full banks).
+     */
+    static CompressLoss.Result step(Method method, Network teacher, TeacherCache cache, Network student, Network keyStudent,
+                                    MomentumEncoder momentum, CompressLoss loss, MemoryBank teacherBank, MemoryBank studentBank, Sgd sgd,
+                                    Tensor x, int epoch, int[] indices, double lr, DistributedContext dist, GradientReducer gradients) {
         Tensor t = cache != null ? cache.lookup(epoch, indices) : teacher.embed(x); // epoch: which cached view (cache-teacher --views)
         Tensor s = student.forward(x);
         Tensor keys = null;
@@ -185,10 +224,13 @@ public final class CompressTrainer {
         }
         CompressLoss.Result r = loss.compute(t, s, teacherBank, studentBank);
         student.backward(r.gradStudent());
+        if (gradients != null) gradients.finish();                                   // dist: mean over ranks
         sgd.step((float) lr);
-        teacherBank.enqueue(r.teacherNormalized());
-        if (method == Method.TWO_QUEUES) studentBank.enqueue(loss.normalize(keys));
-        else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(r.studentNormalized());
+        teacherBank.enqueue(rows(dist, r.teacherNormalized()));                       // dist: the global batch's rows
+        if (method == Method.TWO_QUEUES) studentBank.enqueue(rows(dist, loss.normalize(keys)));
+        else if (method == Method.TWO_QUEUES_NO_MOMENTUM) studentBank.enqueue(rows(dist, r.studentNormalized()));
         return r;
     }
+
+    private static Tensor rows(DistributedContext dist, Tensor local) { return dist == null ? local : dist.gatherRows(local); }
 }

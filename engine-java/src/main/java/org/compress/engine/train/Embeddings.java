@@ -3,6 +3,7 @@ package org.compress.engine.train;
 
 import org.compress.engine.backend.Backend;
 import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.dist.DistributedContext;
 import org.compress.engine.data.loader.Batch;
 import org.compress.engine.data.loader.DataLoader;
 import org.compress.engine.data.loader.LoaderConfig;
@@ -41,6 +42,46 @@ public final class Embeddings {
                     }
                 }
             }
+        }
+        return new Set(out, labels, dim);
+    }
+
+    /**
+     * As {@link #of(Backend, Network, Dataset, Recipe, int, int)}, split across {@code dist}'s ranks: each rank embeds its
+     * shard (DistributedSampler order, padded to equal length) and the shards are all-gathered, so every rank returns
+     * the whole set. World size 1: the single-process computation.
+     */
+    public static Set of(Backend backend, Network net, Dataset data, Recipe view, int batchSize, int workers, DistributedContext dist) {
+        if (!dist.isDistributed()) return of(backend, net, data, view, batchSize, workers);
+        net.eval();
+        int n = data.size(), dim = net.embeddingDim();
+        LoaderConfig cfg = LoaderConfig.of(batchSize).workers(workers).shuffle(false).shard(dist.rank(), dist.worldSize());
+        int perRank = (n + dist.worldSize() - 1) / dist.worldSize();
+        float[] local = new float[perRank * (dim + 2)];   // per row: the embedding, then the index and label (exact as floats below 2^24)
+        if (n >= 1 << 24) throw new IllegalArgumentException("distributed embeddings: at most 2^24 images, found " + n);
+        int row = 0;
+        try (DataLoader loader = new DataLoader(data, view, cfg); DataLoader.Epoch epoch = loader.epoch(0);
+             BatchStager stager = new BatchStager(backend)) {
+            while (epoch.hasNext()) {
+                try (Batch b = epoch.next()) {
+                    float[] e = backend.toFloatArray(net.embed(stager.stage(b.view(0))));
+                    int[] idx = b.indices(), lab = b.labels();
+                    for (int i = 0; i < b.size(); i++, row++) {
+                        System.arraycopy(e, i * dim, local, row * (dim + 2), dim);
+                        local[row * (dim + 2) + dim] = idx[i];
+                        local[row * (dim + 2) + dim + 1] = lab[i];
+                    }
+                }
+            }
+        }
+        if (row != perRank) throw new IllegalStateException("rank " + dist.rank() + " embedded " + row + " images, expected " + perRank);
+        float[] all = dist.allGatherHost(local);
+        float[] out = new float[n * dim];
+        int[] labels = new int[n];
+        for (int r = 0; r < all.length / (dim + 2); r++) {   // padding repeats images: the same values land twice
+            int at = r * (dim + 2), idx = (int) all[at + dim];
+            System.arraycopy(all, at, out, idx * dim, dim);
+            labels[idx] = (int) all[at + dim + 1];
         }
         return new Set(out, labels, dim);
     }

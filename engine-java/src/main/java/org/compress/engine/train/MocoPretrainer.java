@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.data.datasets.Dataset;
+import org.compress.engine.dist.DistributedContext;
+import org.compress.engine.dist.GradientReducer;
 import org.compress.engine.data.loader.DataLoader;
 import org.compress.engine.data.loader.LoaderConfig;
 import org.compress.engine.data.transforms.Recipe;
@@ -42,13 +44,31 @@ public final class MocoPretrainer {
      */
     public static void train(Backend backend, Network query, Network key, Dataset data, Recipe twoViews, TrainConfig.Moco cfg,
                              int workers, long seed, RunDirectory run, Path resumeFrom, StopRequest stop) {
+        train(backend, query, key, data, twoViews, cfg, workers, seed, run, resumeFrom, stop, DistributedContext.single(backend));
+    }
+
+    /** As above on one process, from the start, never stopped from outside. */
+    public static void train(Backend backend, Network query, Network key, Dataset data, Recipe twoViews, TrainConfig.Moco cfg,
+                             int workers, long seed, RunDirectory run, DistributedContext dist) {
+        train(backend, query, key, data, twoViews, cfg, workers, seed, run, null, new StopRequest(), dist);
+    }
+
+    /**
+     * As above, data-parallel over {@code dist}'s ranks: cfg.batchSize() is the global batch, gradients are averaged, the
+     * key encoder runs on a shuffled global batch (MoCo's shuffling BN) and the keys of the whole global batch are
+     * enqueued on every rank; rank 0 writes the checkpoints, every rank resumes from them; a stop or a non-finite loss
+     * on any rank stops every rank after the same step (DistSteps).
+     */
+    public static void train(Backend backend, Network query, Network key, Dataset data, Recipe twoViews, TrainConfig.Moco cfg,
+                             int workers, long seed, RunDirectory run, Path resumeFrom, StopRequest stop, DistributedContext dist) {
         if (twoViews.views() != 2) throw new IllegalArgumentException("MoCo needs a two-view recipe, found " + twoViews.views());
-        LoaderConfig loaderCfg = LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true);
+        LoaderConfig loaderCfg = dist.shard(LoaderConfig.of(cfg.batchSize()).workers(workers).seed(seed).dropLast(true)); // dist: this rank's shard
         int queue = Math.min(cfg.queueSize(), data.size());
         try (DataLoader loader = new DataLoader(data, twoViews, loaderCfg);
              MemoryBank bank = newQueue(backend, queue, query.outputDim(), seed);
              InfoNceLoss loss = new InfoNceLoss(backend, new InfoNceLoss.Config(cfg.tau(), LossPath.AUTO, false));
              Sgd sgd = new Sgd(backend, query.namedParameters(), Sgd.Options.compress());
+             GradientReducer gradients = dist.gradientReducer(query);    // dist: rank 0's weights, then bucketed all-reduce; no-op for one rank
              MomentumEncoder momentum = new MomentumEncoder(backend, query, key, cfg.momentum())) {
             LrSchedule schedule = schedule(cfg);
             int perEpoch = loader.batchesPerEpoch();
@@ -62,29 +82,33 @@ public final class MocoPretrainer {
             steps.expect((long) perEpoch * (cfg.epochs() - at.epoch()) - at.batch());
             query.train();
             key.train();
-            try (steps; NonFiniteGuard guard = new NonFiniteGuard(backend, "moco", resumeFrom)) { // steps: closes the progress bar
+            try (steps; NonFiniteGuard guard = DistSteps.guard(dist, backend, "moco", resumeFrom)) { // steps: closes the progress bar; dist: read at agreed points
                 for (int epoch = at.epoch(); epoch < cfg.epochs(); epoch++) {
                     int i = epoch == at.epoch() ? at.batch() : 0;
                     try (TrainingBatches.CloseableIterator it = TrainingBatches.epoch(backend, loader, epoch, i, steps)) {
+                        boolean stopping = false;
                         while (it.hasNext()) {
                             try (TrainingBatches.Step b = it.next()) {
                                 double lr = schedule.lr(epoch + (double) i++ / perEpoch);
-                                InfoNceLoss.Result r = step(query, key, momentum, loss, bank, sgd, b.view(0), b.view(1), lr);
+                                long shuffleSeed = seed ^ (0x9E3779B97F4A7C15L * (epoch * (long) perEpoch + i));
+                                InfoNceLoss.Result r = step(query, key, momentum, loss, bank, sgd, b.view(0), b.view(1), lr, dist, gradients, shuffleSeed);
                                 guard.observe(r.lossMean(), epoch, steps.steps() + 1);
+                                stopping = DistSteps.stop(dist, stop, guard, epoch, steps.steps() + 1); // dist: agreed by all ranks
                                 int e = epoch;
-                                steps.step(epoch, b.size(), lr, () -> { // a logged step reads the loss anyway: read the guard too
+                                steps.step(epoch, b.size() * dist.worldSize(), lr, () -> { // a logged step reads the loss anyway: read the guard too
                                     guard.check(e, steps.steps());
-                                    return backend.toFloatArray(r.lossMean())[0];
+                                    return dist.mean(backend.toFloatArray(r.lossMean())[0]);  // dist: the global batch's loss
                                 });
                             }
-                            if (stop.requested() && i < perEpoch) {
-                                Path file = TrainerCheckpoint.save(backend, run, "moco", epoch, i, state, guard);
+                            if (stopping && i < perEpoch) {
+                                Path file = DistSteps.checkpoint(dist, backend, run, "moco", epoch, i, state, guard); // dist: rank 0 writes
                                 throw new TrainingInterruptedException(stop.reason(), run.root(), file);
                             }
                         }
                     }
-                    TrainerCheckpoint.save(backend, run, "moco", epoch, -1, state, guard);
-                    if (stop.requested() && epoch + 1 < cfg.epochs()) {
+                    dist.verifyIdentical("MoCo bank", bank.rows());                                // dist: replicas agree (no-op for one rank)
+                    DistSteps.checkpoint(dist, backend, run, "moco", epoch, -1, state, guard);      // dist: rank 0 writes
+                    if (DistSteps.stop(dist, stop, guard, epoch, steps.steps()) && epoch + 1 < cfg.epochs()) {
                         throw new TrainingInterruptedException(stop.reason(), run.root(), guard.lastGood());
                     }
                 }
@@ -112,13 +136,25 @@ public final class MocoPretrainer {
      */
     static InfoNceLoss.Result step(Network query, Network key, MomentumEncoder momentum, InfoNceLoss loss, MemoryBank bank, Sgd sgd,
                                    Tensor queryView, Tensor keyView, double lr) {
+        return step(query, key, momentum, loss, bank, sgd, queryView, keyView, lr, null, null, 0);
+    }
+
+    /**
+     * As above, data-parallel over {@code dist} (null: one process): the key encoder runs on a shuffled global batch
+     * (MoCo's shuffling BN), the query's gradients are averaged over the ranks before the SGD step, and the keys of the
+     * whole global batch are enqueued, so every rank's queue stays identical.
+     */
+    static InfoNceLoss.Result step(Network query, Network key, MomentumEncoder momentum, InfoNceLoss loss, MemoryBank bank, Sgd sgd,
+                                   Tensor queryView, Tensor keyView, double lr, DistributedContext dist, GradientReducer gradients,
+                                   long shuffleSeed) {
         Tensor qOut = query.forward(queryView);
         momentum.update();
-        Tensor kOut = key.forward(keyView);
+        Tensor kOut = dist == null ? key.forward(keyView) : dist.shuffledKeys(keyView, key::forward, shuffleSeed); // dist: shuffling BN
         InfoNceLoss.Result r = loss.compute(qOut, kOut, bank);
         query.backward(r.gradQuery());
+        if (gradients != null) gradients.finish();                                            // dist: mean over ranks
         sgd.step((float) lr);
-        bank.enqueue(r.keysNormalized());
+        bank.enqueue(dist == null ? r.keysNormalized() : dist.gatherRows(r.keysNormalized())); // dist: the global batch's keys
         return r;
     }
 }

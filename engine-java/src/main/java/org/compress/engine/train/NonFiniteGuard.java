@@ -78,5 +78,7 @@ final class NonFiniteGuard implements AutoCloseable {
 
     Path lastGood() { return lastGood; }
 
+    String stage() { return stage; }
+
     @Override public void close() { sum.close(); }
 }

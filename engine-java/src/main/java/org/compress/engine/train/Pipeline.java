@@ -65,7 +65,7 @@ public final class Pipeline {
         if (cfg.teacher().checkpoint() != null) return Stages.loadTeacher(c);
         if (c.resumesDistillation() && cfg.moco().epochs() > 0) {
             TrainConfig.Model t = cfg.teacher();
-            Path pretrained = c.run().checkpointPath("teacher.safetensors");
+            Path pretrained = c.runDirectory().resolve("checkpoints").resolve("teacher.safetensors");   // rank 0's, on every rank
             log.info("resuming the distillation with the run's pretrained teacher {}", pretrained);
             return Stages.loadTeacher(c, new TrainConfig.Model(t.arch(), t.baseWidth(), t.smallInput(), pretrained.toString(), "torchvision"));
         }

@@ -47,9 +47,13 @@ public final class Stages {
             return teacher;
         }
         Network key = Models.build(c.backend(), spec, c.data().channels(), Head.mlp(moco.headDim()), cfg.seed() + 1);
+        if (c.dist().env().syncBatchNorm()) {                           // dist: COMPRESS_SYNC_BN=1
+            c.dist().syncBatchNorm(teacher);
+            c.dist().syncBatchNorm(key);
+        }
         log.info("pretraining {} (base width {}) with MoCo v2 for {} epochs", spec.arch(), spec.baseWidth(), moco.epochs());
         MocoPretrainer.train(c.backend(), teacher, key, c.data().train(), c.data().mocoViews(), moco, cfg.data().workers(), cfg.seed(), c.run(),
-                c.resumeCheckpoint("moco"), c.stop());
+                c.resumeCheckpoint("moco"), c.stop(), c.dist());
         checkpoint(c, name, teacher, role, spec);
         return teacher;
     }
@@ -120,10 +124,14 @@ public final class Stages {
         int ch = c.data().channels();
         Network student = Models.build(c.backend(), cfg.student(), ch, head, cfg.seed() + 2);
         Network key = method == CompressTrainer.Method.TWO_QUEUES ? Models.build(c.backend(), cfg.student(), ch, head, cfg.seed() + 3) : null;
+        if (c.dist().env().syncBatchNorm()) {                           // dist: COMPRESS_SYNC_BN=1
+            c.dist().syncBatchNorm(student);
+            if (key != null) c.dist().syncBatchNorm(key);
+        }
         log.info("teacher {}-d{}, student {} ({} parameters, {}-d)", teacherDim, cache != null ? " (cached)" : "",
                 cfg.student().arch(), student.parameterCount(), student.embeddingDim());
         CompressTrainer.train(c.backend(), teacher, cache, student, key, c.data().train(), c.data().view(), compress,
-                cfg.data().workers(), cfg.seed(), c.run(), c.resumeCheckpoint("compress"), c.stop());
+                cfg.data().workers(), cfg.seed(), c.run(), c.resumeCheckpoint("compress"), c.stop(), c.dist());
         checkpoint(c, name, student, ModelCard.ROLE_STUDENT, cfg.student());
         return student;
     }
@@ -139,8 +147,8 @@ public final class Stages {
         if (plain.channels() * plain.height() * plain.width() <= 4096) { // a pixel k-NN baseline only for small images
             sets.put("pixels", new Embeddings.Set[] {Embeddings.pixels(train, plain, 256, workers), Embeddings.pixels(test, plain, 256, workers)});
         }
-        nets.forEach((name, net) -> sets.put(name, new Embeddings.Set[] {Embeddings.of(c.backend(), net, train, plain, 256, workers),
-                Embeddings.of(c.backend(), net, test, plain, 256, workers)}));
+        nets.forEach((name, net) -> sets.put(name, new Embeddings.Set[] {Embeddings.of(c.backend(), net, train, plain, 256, workers, c.dist()),
+                Embeddings.of(c.backend(), net, test, plain, 256, workers, c.dist())}));
         sets.forEach((name, pair) -> {
             KnnEvaluator knn = new KnnEvaluator(pair[0].values(), pair[0].labels(), pair[0].dim(), train.numClasses(), c.backend());
             Map<Integer, Double> acc = new LinkedHashMap<>();
@@ -163,8 +171,8 @@ public final class Stages {
     /** Train and test embeddings of {@code net} on the centre-crop (evaluation) view. */
     public static Embeddings.Set[] embed(StageRunner.Context c, Network net) {
         int workers = c.cfg().data().workers();
-        return new Embeddings.Set[] {Embeddings.of(c.backend(), net, c.data().train(), c.data().evalView(), 256, workers),
-                Embeddings.of(c.backend(), net, c.data().test(), c.data().evalView(), 256, workers)};
+        return new Embeddings.Set[] {Embeddings.of(c.backend(), net, c.data().train(), c.data().evalView(), 256, workers, c.dist()),
+                Embeddings.of(c.backend(), net, c.data().test(), c.data().evalView(), 256, workers, c.dist())};
     }
 
     /**
@@ -225,6 +233,7 @@ public final class Stages {
             throw new TrainingDivergedException(name, -1, -1, "non-finite values", bad,
                     ResumePoint.newest(c.run().root()).map(ResumePoint::checkpoint).orElse(null));
         }
+        if (!c.dist().isMaster()) return c.runDirectory().resolve("checkpoints").resolve(name);   // dist: rank 0 writes
         Path file = c.run().checkpointPath(name);
         Head head = net.hasHead() ? headOf(net) : Head.none();
         ModelCard card = new ModelCard(role, spec.arch(), spec.baseWidth(), spec.smallInput(), c.data().channels(), net.embeddingDim(), head);

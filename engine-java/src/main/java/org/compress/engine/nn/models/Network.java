@@ -29,6 +29,7 @@ public class Network extends Module {
     private Tensor embedding;
     private Tensor trunkOutput;
     private boolean headRan;
+    private java.util.function.Consumer<Module> backwardHook;   // data-parallel gradient buckets (dist/GradientReducer)
 
     protected Network(Backend backend) {
         super(backend);
@@ -114,10 +115,19 @@ public class Network extends Module {
     /** dy: F32, the gradient of what the last embed/forward returned. */
     @Override public Tensor backward(Tensor dy) {
         Tensor g = toActivations("gradIn", dy);
-        if (headRan) for (int i = head.size() - 1; i >= 0; i--) g = head.get(i).backward(g);
-        for (int i = trunk.size() - 1; i >= 0; i--) g = trunk.get(i).backward(g);
+        if (headRan) for (int i = head.size() - 1; i >= 0; i--) g = stageBackward(head.get(i), g);
+        for (int i = trunk.size() - 1; i >= 0; i--) g = stageBackward(trunk.get(i), g);
         return g;
     }
+
+    private Tensor stageBackward(Module stage, Tensor g) {
+        Tensor dx = stage.backward(g);
+        if (backwardHook != null) backwardHook.accept(stage);
+        return dx;
+    }
+
+    /** Called after each stage's backward has written its parameters' gradients (null: none). For data-parallel training. */
+    public void setBackwardHook(java.util.function.Consumer<Module> hook) { backwardHook = hook; }
 
     /** t in the activation dtype and (4-d) memory format: t itself when it already is, else a converted copy. */
     private Tensor toActivations(String slot, Tensor t) {
