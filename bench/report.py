@@ -135,7 +135,12 @@ def cpu_table(folder):
     ours, peer = {}, {}
     for path in sorted(glob.glob(os.path.join(folder, "ours-r*.json"))):
         rnd = int(re.search(r"-r(\d+)", path).group(1))
-        for r in json.load(open(path)):
+        try:
+            results = json.load(open(path))
+        except ValueError:   # a round stopped before JMH wrote its results
+            print(f"(no JMH results in {path})\n")
+            continue
+        for r in results:
             key, items = cpu_key_ours(r)
             ms = to_ms(r["primaryMetric"]["score"], r["primaryMetric"]["scoreUnit"])
             ours.setdefault(key, {})[rnd] = items / (ms / 1000.0)

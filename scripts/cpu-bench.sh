@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CPU benchmark table in one command: our CPU backend (JMH: bench's CpuStepBenchmark, CpuLossBenchmark) and
 # the PyTorch peer (bench/peer/cpu_peer.py, /usr/bin/python3) on the same thread count, run alternating for
-# --rounds rounds under flock /tmp/compress-bench.lock, with the load (uptime) recorded before and after each run;
+# --rounds rounds, all under one hold of flock /tmp/compress-bench.lock (so no other benchmark runs between ours and
+# the peer's), with the load (uptime) recorded before and after each run;
 # bench/report.py --cpu turns the raw results into the table. Build first: mvn -B -q package -DskipTests
 #   scripts/cpu-bench.sh [--threads N] [--rounds R] [--widths 8,16,64] [--inputs 1x28,3x32] [--modes train,infer]
 #                        [--no-loss] [--out DIR]
@@ -20,6 +21,8 @@ done
 jar=$here/bench/target/benchmarks.jar
 [ -f "$jar" ] || { echo "cpu-bench: $jar missing; build first: mvn -B -q package -DskipTests" >&2; exit 2; }
 mkdir -p "$out"
+exec 9> /tmp/compress-bench.lock
+flock 9
 : > "$out/load.txt"
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores," \
@@ -35,11 +38,11 @@ run() {   # run NAME COMMAND...: the load before and after, into load.txt
 export COMPRESS_THREADS=$threads
 for r in $(seq 1 "$rounds"); do
   benches=CpuStepBenchmark; [ "$loss" = 1 ] && benches="CpuStepBenchmark|CpuLossBenchmark"
-  run "round $r ours" flock /tmp/compress-bench.lock java -jar "$jar" "$benches" "${jmh_params[@]}" \
+  run "round $r ours" java -jar "$jar" "$benches" "${jmh_params[@]}" \
       -jvmArgsAppend "-Dcompress.threads=$threads" -rf json -rff "$out/ours-r$r.json" > "$out/ours-r$r.log" 2>&1
   peer_args=(--threads "$threads" --widths "$widths" --inputs "$inputs" --modes "$modes")
   [ "$loss" = 1 ] && peer_args+=(--loss)
-  run "round $r PyTorch" flock /tmp/compress-bench.lock /usr/bin/python3 "$here/bench/peer/cpu_peer.py" "${peer_args[@]}" \
+  run "round $r PyTorch" /usr/bin/python3 "$here/bench/peer/cpu_peer.py" "${peer_args[@]}" \
       > "$out/peer-r$r.jsonl" 2> "$out/peer-r$r.log"
 done
 python3 "$here/bench/report.py" --cpu "$out" | tee "$out/table.md"

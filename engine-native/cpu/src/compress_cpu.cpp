@@ -141,6 +141,7 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Geometry& g, bool bia
 }
 
 struct ConvForward {
+    std::mutex busy;   // a cached primitive's memories are re-pointed per call: one call at a time
     dnnl::convolution_forward prim;
     Operand src, wei, dst;
     memory bias, scratch;
@@ -162,6 +163,7 @@ struct ConvForward {
 };
 
 struct ConvBackwardData {
+    std::mutex busy;   // a cached primitive's memories are re-pointed per call: one call at a time
     dnnl::convolution_backward_data prim;
     Operand diff_dst, wei, diff_src;
     memory scratch;
@@ -183,6 +185,7 @@ struct ConvBackwardData {
 };
 
 struct ConvBackwardWeights {
+    std::mutex busy;   // a cached primitive's memories are re-pointed per call: one call at a time
     dnnl::convolution_backward_weights prim;
     Operand src, diff_dst, diff_wei;
     memory scratch;
@@ -222,8 +225,9 @@ Geometry geometry(JNIEnv* env, jintArray geom) {
     return g;
 }
 
+// One stream per calling thread: backends used from several threads never share one.
 dnnl::stream& cpu_stream() {
-    static dnnl::stream st(cpu_engine());
+    static thread_local dnnl::stream st(cpu_engine());
     return st;
 }
 
@@ -260,6 +264,7 @@ JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_convForwa
     Geometry g = geometry(env, geom);
     guarded(env, "convolution forward", [&] {
         ConvForward& c = cached(forward_cache, std::make_pair(g, b != nullptr), [&] { return std::make_unique<ConvForward>(g, b != nullptr); });
+        std::lock_guard<std::mutex> lock(c.busy);
         Pinned pin(env);
         c.src.bind(pin.pin(x, xo));
         c.wei.bind(pin.pin(w, wo));
@@ -280,6 +285,7 @@ JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_convBackw
     Geometry g = geometry(env, geom);
     guarded(env, "convolution backward-data", [&] {
         ConvBackwardData& c = cached(data_cache, g, [&] { return std::make_unique<ConvBackwardData>(g); });
+        std::lock_guard<std::mutex> lock(c.busy);
         Pinned pin(env);
         c.diff_dst.bind(pin.pin(dy, dyo));
         c.wei.bind(pin.pin(w, wo));
@@ -299,6 +305,7 @@ JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_convBackw
     Geometry g = geometry(env, geom);
     guarded(env, "convolution backward-filter", [&] {
         ConvBackwardWeights& c = cached(weights_cache, g, [&] { return std::make_unique<ConvBackwardWeights>(g); });
+        std::lock_guard<std::mutex> lock(c.busy);
         Pinned pin(env);
         c.src.bind(pin.pin(x, xo));
         c.diff_dst.bind(pin.pin(dy, dyo));

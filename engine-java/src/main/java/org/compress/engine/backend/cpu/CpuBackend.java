@@ -1,8 +1,8 @@
 // The CPU backend: host arrays and plain-Java ops. It is the readable reference every GPU op is tested
 // against, and the fallback where no GPU is usable. CpuBackend.fast() swaps in the native oneDNN/OpenMP ops
-// (Dnnl*: convolution, GEMM, batch norm, activations, the CompRess and InfoNCE losses; F32 only, BF16 stays on the reference) where
-// libcompress_cpu.so loads, with CHANNELS_LAST networks (Nhwc*: pooling and bias in NHWC); new CpuBackend() is
-// always the plain-Java reference.
+// (Dnnl*: convolution, GEMM, batch norm, activations, the CompRess and InfoNCE losses; F32 only, BF16 stays on
+// the reference) where libcompress_cpu.so loads, with CHANNELS_LAST networks (Nhwc*: pooling and bias in NHWC);
+// new CpuBackend() is always the plain-Java reference.
 package org.compress.engine.backend.cpu;
 
 import org.compress.engine.backend.Backend;
@@ -40,13 +40,13 @@ public final class CpuBackend implements Backend {
     private final CompressLossOp compressLoss;
     private final InfoNceOp infoNce;
     private final MemoryBankOp memoryBank = new CpuMemoryBank();
-    // im2col + blocked GEMM; CpuConvolution (the direct definition) is its oracle in the tests.
+    // reference: im2col + blocked GEMM (CpuGemmConvolution; CpuConvolution, the direct definition, is its oracle)
     private final ConvolutionOp convolution;
     private final BatchNormOp batchNorm;
     private final PoolingOp pooling;
     private final ActivationOp activation;
-    private final boolean fast;
     private final BiasOp bias;
+    private final boolean fast;
     private final DropoutOp dropout = new CpuDropout();
     private final SgdOp sgd = new CpuSgd();
     private final EmaOp ema = new CpuEma();

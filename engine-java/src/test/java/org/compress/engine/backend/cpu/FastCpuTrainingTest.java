@@ -71,6 +71,15 @@ class FastCpuTrainingTest {
         }
     }
 
+    @Test void backendsChoosesTheFastCpuBackendAndKeepsTheReferenceByName() {
+        try (Backend cpu = org.compress.engine.backend.Backends.select("cpu");
+             Backend reference = org.compress.engine.backend.Backends.select("cpu-reference")) {
+            assertTrue(((CpuBackend) cpu).isFast(), "\"cpu\" must be the fast backend where the library loads: " + cpu);
+            assertTrue(!((CpuBackend) reference).isFast(), "\"cpu-reference\" must be the plain-Java backend: " + reference);
+            assertEquals("cpu", reference.name());
+        }
+    }
+
     @Test void knnThroughTheFastBackendAgreesWithTheHostLoop() {
         // 10 noisy clusters in 33-d; 700 test rows span two GEMM blocks (512 + a partial one). Both paths select
         // from fp32 similarities summed in different orders (~1e-7 apart), so a near-tie may flip one query.
