@@ -23,7 +23,7 @@ final class RunOptions {
     @Option(names = "--train-images", description = "training images used, 0 = all (default: ${DEFAULT-VALUE})") int trainImages = 0;
     @Option(names = "--test-images", description = "test images used, 0 = all (default: ${DEFAULT-VALUE})") int testImages = 0;
     @Option(names = {"--workers", "-j"}, description = "data-loading threads (default: ${DEFAULT-VALUE})") int workers = D.data().workers();
-    @Option(names = "--backend", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = "auto";
+    @Option(names = "--backend", description = "auto, cpu (the fast CPU backend where oneDNN loads), cpu-reference (plain Java), cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = "auto";
     @Option(names = "--seed", description = "seed of data order, augmentation and initialisation (default: ${DEFAULT-VALUE})") long seed = 0;
     @Option(names = "--out", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");
     @Option(names = "--keep-last", description = "epoch checkpoints kept per run, 0 = all (default: ${DEFAULT-VALUE})") int keepLast = 0;

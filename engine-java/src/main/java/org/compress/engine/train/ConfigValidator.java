@@ -124,11 +124,11 @@ public final class ConfigValidator {
         }
         for (int k : cfg.eval().k()) check(problems, k >= 1, "k-NN k: expected at least 1, found " + k);
         check(problems, positive(cfg.eval().temperature()), "k-NN temperature: expected a finite value > 0, found " + cfg.eval().temperature());
-        if (!cfg.backend().equalsIgnoreCase("auto")) {
+        if (!cfg.backend().equalsIgnoreCase("auto") && !cfg.backend().trim().equalsIgnoreCase("cpu-reference")) {
             try {
                 Device.parse(cfg.backend());
             } catch (RuntimeException e) {
-                problems.add("--backend: expected auto, cpu, cuda or cuda:N, found '" + cfg.backend() + "'");
+                problems.add("--backend: expected auto, cpu, cpu-reference, cuda or cuda:N, found '" + cfg.backend() + "'");
             }
         }
     }

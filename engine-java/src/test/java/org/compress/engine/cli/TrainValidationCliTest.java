@@ -100,7 +100,7 @@ class TrainValidationCliTest {
             {"--epochs", "-1", "--epochs: expected 0 or more, found -1"},
             {"--train-images", "-5", "--train-images: expected 0 (all) or a positive count, found -5"},
             {"--batch-size", "256", "--batch-size 256 exceeds the 128 training images: an epoch would have no step"},
-            {"--backend", "tpu", "--backend: expected auto, cpu, cuda or cuda:N, found 'tpu'"},
+            {"--backend", "tpu", "--backend: expected auto, cpu, cpu-reference, cuda or cuda:N, found 'tpu'"},
         };
         for (String[] c : cases) {
             String line = refused(c[0], c[1], "--moco-epochs", "1");
