@@ -36,6 +36,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--test-images", description = "test images instead of the scale's (10000 = the full test set)") Integer testImages;
     @Option(names = "--seeds", split = ",", description = "one run of every method per seed (default: ${DEFAULT-VALUE})") long[] seeds = {0};
     @Option(names = "--data-root", description = "Fashion-MNIST's folder (default: ${DEFAULT-VALUE})") String dataRoot = "/usr/share/datasets/fashion-mnist";
+    @picocli.CommandLine.Mixin ThreadsOption threads;
     @Option(names = "--backend", description = "auto, cpu (the fast CPU backend where oneDNN loads), cpu-reference (plain Java), cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = "auto";
     @Option(names = {"--workers", "-j"}, description = "data-loading threads (default: ${DEFAULT-VALUE})") int workers = 2;
     @Option(names = "--out", description = "folder that receives the demo folder (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");

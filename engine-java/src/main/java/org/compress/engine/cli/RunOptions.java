@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import org.compress.engine.train.Progress;
 import org.compress.engine.train.StageRunner;
 import org.compress.engine.train.TrainConfig;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 final class RunOptions {
@@ -25,6 +26,7 @@ final class RunOptions {
     @Option(names = {"--workers", "-j"}, description = "data-loading threads (default: ${DEFAULT-VALUE})") int workers = D.data().workers();
     @Option(names = "--backend", description = "auto, cpu (the fast CPU backend where oneDNN loads), cpu-reference (plain Java), cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = "auto";
     @Option(names = "--seed", description = "seed of data order, augmentation and initialisation (default: ${DEFAULT-VALUE})") long seed = 0;
+    @Mixin ThreadsOption threads;
     @Option(names = "--out", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");
     @Option(names = "--keep-last", description = "epoch checkpoints kept per run, 0 = all (default: ${DEFAULT-VALUE})") int keepLast = 0;
     @Option(names = "--progress", description = "AUTO (a bar on a terminal, log lines otherwise), ON or OFF (default: ${DEFAULT-VALUE})")

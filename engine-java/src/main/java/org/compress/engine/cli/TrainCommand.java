@@ -51,6 +51,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "auto|RUN_DIR|CHECKPOINT", description = "continue an interrupted run in its own directory,"
             + " with the same options: auto (the newest unfinished run under --out, else a new run), a run directory (its newest"
             + " checkpoint) or a checkpoint (runs/.../checkpoints/{moco,compress}-epoch-N[-batch-B].safetensors)") String resume;
+    @picocli.CommandLine.Mixin ThreadsOption threads;
     @Option(names = "--backend", description = "auto, cpu (the fast CPU backend where oneDNN loads), cpu-reference (plain Java), cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = D.backend();
     @Option(names = "--seed", description = "seed of data order, augmentation and initialisation (default: ${DEFAULT-VALUE})") long seed = D.seed();
     @Option(names = "--out", description = "folder that receives the run directory (default: ${DEFAULT-VALUE})") Path out = Path.of("runs");

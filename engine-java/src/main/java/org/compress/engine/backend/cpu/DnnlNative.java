@@ -45,6 +45,20 @@ public final class DnnlNative {
     /** Version, library file and thread count, once loaded. */
     public static synchronized String describe() { return available() ? description : "unavailable: " + failure; }
 
+    /**
+     * Sizes the native pool to {@code threads} (torch.set_num_threads): recorded as -Dcompress.threads for a library
+     * not loaded yet, applied at once to a loaded one. Returns the count now in force.
+     */
+    public static synchronized int threads(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("--threads: expected a thread count >= 1, found " + threads);
+        System.setProperty(THREADS_PROPERTY, Integer.toString(threads));
+        if (tried && failure == null) {
+            setThreads(threads);
+            description = description.replaceFirst(", \\d+ threads$", ", " + threads + " threads");
+        }
+        return threads;
+    }
+
     /** -Dcompress.threads, else $COMPRESS_THREADS, else the processor count. */
     public static int configuredThreads() {
         String v = System.getProperty(THREADS_PROPERTY);
