@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.compress.engine.testing.CudaHeaders;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,18 +29,6 @@ class KernelEmulationTest {
         Path p = Path.of("").toAbsolutePath();
         while (p != null && !Files.exists(p.resolve("kernels/emu/Makefile"))) p = p.getParent();
         return p;
-    }
-
-    static Path cudaInclude() {
-        List<Path> candidates = new ArrayList<>();
-        String home = System.getenv("CUDA_HOME");
-        if (home != null) candidates.add(Path.of(home, "include"));
-        candidates.add(Path.of("/usr/local/cuda/include"));
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(d, "nvcc"))) candidates.add(Path.of(d).getParent().resolve("include"));
-        }
-        for (Path c : candidates) if (Files.exists(c.resolve("cuda_runtime_api.h")) && Files.exists(c.resolve("cuda_bf16.h"))) return c;
-        return null;
     }
 
     record Result(int rc, String output) {}
@@ -61,7 +50,7 @@ class KernelEmulationTest {
     @BeforeAll static void buildDrivers() throws IOException, InterruptedException {
         root = repoRoot();
         Assumptions.assumeTrue(root != null, "kernels/emu not found above " + Path.of("").toAbsolutePath());
-        Path include = cudaInclude();
+        Path include = CudaHeaders.include();
         Assumptions.assumeTrue(include != null, "no CUDA headers (cuda_runtime_api.h, cuda_bf16.h) to compile the kernels with g++");
         // The build folder is shared with .ci/run (make is incremental), so CI compiles the kernels once.
         build = root.resolve("kernels/emu/build");

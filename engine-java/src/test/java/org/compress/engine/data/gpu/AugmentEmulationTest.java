@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.compress.engine.testing.Close;
+import org.compress.engine.testing.CudaHeaders;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,18 +37,6 @@ class AugmentEmulationTest {
         return p;
     }
 
-    static Path cudaInclude() {
-        List<Path> candidates = new ArrayList<>();
-        String home = System.getenv("CUDA_HOME");
-        if (home != null) candidates.add(Path.of(home, "include"));
-        candidates.add(Path.of("/usr/local/cuda/include"));
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(d, "nvcc"))) candidates.add(Path.of(d).getParent().resolve("include"));
-        }
-        for (Path c : candidates) if (Files.exists(c.resolve("cuda_runtime_api.h")) && Files.exists(c.resolve("cuda_bf16.h"))) return c;
-        return null;
-    }
-
     static int run(List<String> cmd, Path log) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
@@ -60,7 +49,7 @@ class AugmentEmulationTest {
     @BeforeAll static void build() throws IOException, InterruptedException {
         Path root = repoRoot();
         Assumptions.assumeTrue(root != null, "kernels/ not found above " + Path.of("").toAbsolutePath());
-        Path include = cudaInclude();
+        Path include = CudaHeaders.include();
         Assumptions.assumeTrue(include != null, "no CUDA headers (cuda_runtime_api.h, cuda_bf16.h) to build the host emulation with");
         emulator = dir.resolve("augment_emu");
         Path log = dir.resolve("build.log");
