@@ -234,15 +234,22 @@ public final class RunDirectory implements AutoCloseable {
         return Files.exists(checkpoint) && Files.exists(checkpoint.resolveSibling(checkpoint.getFileName() + ".done"));
     }
 
-    /** Writes via a temporary file in the same folder, fsync, then an atomic rename. */
+    /**
+     * Writes via a temporary file in the same folder, fsync, then an atomic rename. The temporary name is unique
+     * (".NAME.<random>.tmp"), so two writers of one file (two runs updating their folder's summary.csv) never
+     * write into or rename each other's temporary.
+     */
     public static void writeAtomically(Path target, byte[] bytes) throws IOException {
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            ch.write(java.nio.ByteBuffer.wrap(bytes));
-            ch.force(true);
+        Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".", ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(bytes));
+                ch.force(true);
+            }
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     @Override public synchronized void close() {

@@ -1,14 +1,19 @@
 // summary.csv in a runs folder: one row per run directory that has a summary.json, its nested values flattened
-// into columns ("knn_top1.student.1"), rewritten atomically after every run so it always lists them all.
+// into columns ("knn_top1.student.1"), rewritten atomically after every run so it always lists them all. Runs that
+// end together in one folder take turns (a lock file, .summary.csv.lock, across processes; a monitor within one),
+// so the last writer has listed every summary.json written before it and no row is lost.
 package org.compress.engine.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -20,7 +25,21 @@ import java.util.stream.Stream;
 public final class RunsSummary {
     private RunsSummary() {}
 
+    private static final Object IN_PROCESS = new Object();
+
     public static Path update(Path runsRoot) {
+        synchronized (IN_PROCESS) {
+            try (FileChannel lockFile = FileChannel.open(runsRoot.resolve(".summary.csv.lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE);
+                 FileLock ignored = lockFile.lock()) {
+                return rewrite(runsRoot);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + runsRoot.resolve("summary.csv") + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static Path rewrite(Path runsRoot) {
         ObjectMapper json = new ObjectMapper();
         List<Map<String, String>> rows = new ArrayList<>();
         Set<String> columns = new LinkedHashSet<>(List.of("run"));

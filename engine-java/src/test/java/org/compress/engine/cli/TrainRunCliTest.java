@@ -186,5 +186,11 @@ class TrainRunCliTest {
             long evals = Files.readAllLines(d.resolve("metrics.jsonl")).stream().filter(l -> l.contains("\"stage\":\"eval\"")).count();
             assertEquals(6, evals, d + ": its own 3 representations x 2 k, nothing interleaved from the other run");
         }
+        List<String> csv = Files.readAllLines(out.resolve("summary.csv"));
+        assertEquals(3, csv.size(), "summary.csv: a header and one row per run, neither run's row lost: " + csv);
+        try (var s = Files.list(out)) {
+            assertEquals(List.of(), s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList(),
+                    "no temporary left behind");
+        }
     }
 }
