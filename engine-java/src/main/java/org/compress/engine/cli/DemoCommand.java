@@ -34,7 +34,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--epochs", description = "student epochs instead of the scale's") Integer epochs;
     @Option(names = "--train-images", description = "training images instead of the scale's") Integer trainImages;
     @Option(names = "--test-images", description = "test images instead of the scale's (10000 = the full test set)") Integer testImages;
-    @Option(names = "--seeds", split = ",", description = "one run of every method per seed (default: ${DEFAULT-VALUE})") long[] seeds = {0};
+    @Option(names = "--seeds", split = ",", description = "one run of every method per seed (default: 0,1)") long[] seeds = {0, 1};
     @Option(names = "--data-root", description = "Fashion-MNIST's folder (default: ${DEFAULT-VALUE})") String dataRoot = "/usr/share/datasets/fashion-mnist";
     @picocli.CommandLine.Mixin ThreadsOption threads;
     @Option(names = "--backend", description = "auto, cpu (the fast CPU backend where oneDNN loads), cpu-reference (plain Java), cuda or cuda:N (default: ${DEFAULT-VALUE})") String backend = "auto";
@@ -60,7 +60,7 @@ final class DemoCommand implements Callable<Integer> {
             t = teacher != null ? teacher : shippedTeacher();
             if (!Files.isRegularFile(t)) {
                 throw new EngineException("demo teacher " + t + " does not exist: pass --teacher FILE, or --retrain-teacher to pretrain one ("
-                        + s.teacherEpochs() + " MoCo v2 epochs at this scale)");
+                        + s.teacher().epochs() + " MoCo v2 epochs at this scale: " + s.teacher().command() + ")");
             }
         }
         var w = spec.commandLine().getOut();

@@ -34,19 +34,47 @@ public final class Demo {
     public static final List<String> METRICS = List.of("nn", "knn20", "linear", "clusters");
 
     /**
-     * One budget: the student (ResNet-18 at studentWidth) trains `epochs` epochs on trainImages images at batch size
-     * `batch` for every method; the teacher (ResNet-18 at teacherWidth) was pretrained teacherEpochs epochs.
+     * How the demo's teacher is pretrained (--retrain-teacher; the shipped teacher's model card records the same
+     * command): MoCo v2 on `images` training images (0 = all), ResNet-18 at base width `width`, an MLP head of
+     * `headDim`, cosine lr, temperature 0.2. Far longer than the student budget, as the paper's 800-epoch teacher.
      */
-    public record Scale(String name, int trainImages, int testImages, int teacherWidth, int teacherEpochs, int studentWidth, int epochs,
+    public record Teacher(int images, int width, int epochs, int batch, double lr, int queue, double momentum, int headDim) {
+        /** The bin/compress pretrain flags that train this teacher. */
+        public String command() {
+            return String.format(Locale.ROOT, "bin/compress pretrain --width %d --epochs %d --batch-size %d --lr %s --moco-k %d --moco-m %s"
+                    + " --moco-dim %d --train-images %d --seed 0", width, epochs, batch, trim(lr), queue, trim(momentum), headDim, images);
+        }
+
+        private static String trim(double v) {
+            return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+        }
+    }
+
+    /**
+     * One budget: the student (ResNet-18 at studentWidth) trains `epochs` epochs on trainImages images at batch size
+     * `batch` for every method; the teacher is given (or pretrained as `teacher` says).
+     */
+    public record Scale(String name, int trainImages, int testImages, Teacher teacher, int studentWidth, int epochs,
                         int batch, int compressQueue, int mocoQueue, double compressLr, double mocoLr, double supervisedLr, int linearEpochs) {
-        /** 2 CPU cores: the scale of the PyTorch reference (10,000 images, width-8 student for 6 epochs, width-16 teacher 24 epochs). */
-        public static Scale cpu() { return new Scale("cpu", 10_000, 10_000, 16, 24, 8, 6, 128, 4096, 4096, 0.05, 0.06, 0.05, 40); }
+        /**
+         * 2 CPU cores: the scale of the PyTorch reference (10,000 images, a width-8 student for 6 epochs); the teacher,
+         * width 16, saw all 60,000 images for 20 epochs (20x the student's images).
+         */
+        public static Scale cpu() {
+            return new Scale("cpu", 10_000, 10_000, new Teacher(0, 16, 20, 256, 0.06, 16384, 0.99, 128), 8, 6, 128, 4096, 4096,
+                    0.05, 0.06, 0.05, 40);
+        }
 
         /** One H100-class GPU: all 60,000 images and wider networks. */
-        public static Scale gpu() { return new Scale("gpu", 60_000, 10_000, 32, 100, 16, 15, 256, 16384, 16384, 0.05, 0.06, 0.1, 40); }
+        public static Scale gpu() {
+            return new Scale("gpu", 60_000, 10_000, new Teacher(0, 32, 100, 256, 0.06, 16384, 0.99, 128), 16, 15, 256, 16384, 16384,
+                    0.05, 0.06, 0.1, 40);
+        }
 
         /** Seconds to run the tests: tiny networks on a slice. */
-        public static Scale tiny() { return new Scale("tiny", 256, 200, 4, 2, 4, 1, 64, 256, 256, 0.05, 0.06, 0.05, 2); }
+        public static Scale tiny() {
+            return new Scale("tiny", 256, 200, new Teacher(256, 4, 2, 64, 0.06, 256, 0.99, 64), 4, 1, 64, 256, 256, 0.05, 0.06, 0.05, 2);
+        }
 
         public static Scale named(String name, boolean gpu) {
             return switch (name) {
@@ -58,13 +86,15 @@ public final class Demo {
             };
         }
 
+        public int teacherWidth() { return teacher.width(); }
+
         public Scale withEpochs(int e) {
-            return new Scale(name, trainImages, testImages, teacherWidth, teacherEpochs, studentWidth, e, batch, compressQueue, mocoQueue,
+            return new Scale(name, trainImages, testImages, teacher, studentWidth, e, batch, compressQueue, mocoQueue,
                     compressLr, mocoLr, supervisedLr, linearEpochs);
         }
 
         public Scale withImages(int train, int test) {
-            return new Scale(name, train, test, teacherWidth, teacherEpochs, studentWidth, epochs, batch, compressQueue, mocoQueue,
+            return new Scale(name, train, test, teacher, studentWidth, epochs, batch, compressQueue, mocoQueue,
                     compressLr, mocoLr, supervisedLr, linearEpochs);
         }
     }
@@ -87,7 +117,7 @@ public final class Demo {
 
     /**
      * teacher: the given teacher (a ModelCard safetensors of a width-scale.teacherWidth ResNet-18), or null to
-     * pretrain one first at scale.teacherEpochs (--retrain-teacher).
+     * pretrain one first as scale.teacher() says (--retrain-teacher).
      */
     public static Result run(Scale s, Path teacher, String dataRoot, String backend, int workers, long[] seeds, Path runsRoot,
                              Progress.Mode progress) {
@@ -99,10 +129,11 @@ public final class Demo {
         // every run of the demo is validated before its folder exists (each run validates itself again when it starts)
         if (seeds.length == 0) throw new InvalidConfigurationException(List.of("--seeds: expected at least one seed"));
         TrainConfig.Model planned = teacher != null ? teacherModel(teacher) : teacherSpec;
-        if (teacher == null) {
-            ConfigValidator.validate(new TrainConfig(data, teacherSpec, teacherSpec, new TrainConfig.Moco(s.teacherEpochs(), s.batch(), s.mocoLr(),
-                    s.mocoQueue(), 0.2f, 64, 0.99, 20), compress(s, "2q"), knn, seeds[0], backend));
-        }
+        Teacher tp = s.teacher();
+        TrainConfig.Data teacherData = new TrainConfig.Data("fashion-mnist", dataRoot, tp.images(), s.testImages(), workers, 28);
+        TrainConfig teacherRun = new TrainConfig(teacherData, teacherSpec, teacherSpec, new TrainConfig.Moco(tp.epochs(), tp.batch(), tp.lr(),
+                tp.queue(), 0.2f, tp.headDim(), tp.momentum(), 50), compress(s, "2q"), knn, 0, backend);
+        if (teacher == null) ConfigValidator.validate(teacherRun);
         for (String method : new String[] {"2q", "1q"}) {
             ConfigValidator.validate(new TrainConfig(data, planned, studentSpec, new TrainConfig.Moco(s.epochs(), s.batch(), s.mocoLr(), s.mocoQueue(),
                     0.2f, 64, 0.99, 20), compress(s, method), knn, seeds[0], backend));
@@ -113,9 +144,7 @@ public final class Demo {
         Set<String> all = Set.of("knn", "linear", "clusters");
 
         if (teacher == null) {
-            TrainConfig cfg = new TrainConfig(data, teacherSpec, teacherSpec, new TrainConfig.Moco(s.teacherEpochs(), s.batch(), s.mocoLr(),
-                    s.mocoQueue(), 0.2f, 64, 0.99, 20), compress(s, "2q"), knn, seeds[0], backend);
-            var o = StageRunner.run("teacher", cfg, cfg, opts, c -> Stages.pretrain(c).embeddingDim());
+            var o = StageRunner.run("teacher", teacherRun, teacherRun, opts, c -> Stages.pretrain(c).embeddingDim());
             teacher = o.runDirectory().resolve("checkpoints/teacher.safetensors");
             log.info("demo teacher pretrained in {} s: {}", String.format(Locale.ROOT, "%.0f", o.seconds()), teacher);
         }

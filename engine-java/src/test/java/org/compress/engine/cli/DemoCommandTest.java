@@ -44,6 +44,24 @@ class DemoCommandTest {
         assertTrue(!untrained0.substring(2).equals(untrained1.substring(2)), untrained0 + " vs " + untrained1);
     }
 
+    /**
+     * The shipped teacher is what the CPU scale's --retrain-teacher would train: a teacher card of the scale's width,
+     * at most 20 MB, and its model card (models/fashion-mnist-teacher.md) records the very command the scale runs.
+     */
+    @Test void theShippedTeacherIsTheCpuScalesTeacher() throws Exception {
+        Path root = Path.of("..").toAbsolutePath().normalize();
+        Path teacher = root.resolve(DemoCommand.SHIPPED_TEACHER);
+        assertTrue(Files.isRegularFile(teacher), teacher + " is shipped");
+        assertTrue(Files.size(teacher) <= 20L << 20, teacher + ": " + Files.size(teacher) + " bytes, at most 20 MB");
+        org.compress.engine.train.ModelCard card = org.compress.engine.train.ModelCard.read(teacher);
+        Demo.Scale cpu = Demo.Scale.cpu();
+        assertEquals("teacher", card.role());
+        assertEquals("resnet18", card.arch());
+        assertEquals(cpu.teacherWidth(), card.baseWidth());
+        String modelCard = Files.readString(teacher.resolveSibling("fashion-mnist-teacher.md"));
+        assertTrue(modelCard.contains(cpu.teacher().command()), "the model card records `" + cpu.teacher().command() + "`");
+    }
+
     @Test void withoutATeacherTheDemoSaysWhatToDo(@TempDir Path dir) {
         CommandsTest.cli("demo", "--scale", "tiny", "--teacher", dir.resolve("missing.safetensors").toString(), "--out", dir.toString())
                 .fails("does not exist: pass --teacher FILE, or --retrain-teacher");
