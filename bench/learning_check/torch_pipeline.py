@@ -6,6 +6,7 @@ set. Same settings as TrainConfig.fashionMnistDemo() (or as given), same loops a
 transforms instead of ours. One JSON line per run on stdout.
 
     /usr/bin/python3 bench/learning_check/torch_pipeline.py --seed 0 --test-images 0 [--moco-epochs 0 --epochs 0]
+    ... --teacher-checkpoint models/fashion-mnist-teacher.safetensors --moco-epochs 0   (a given teacher, as `demo`)
 
 Augmentations (torchvision, tensor path, as SmallImageRecipes): MoCo views RandomResizedCrop(28, scale (0.2, 1)),
 ColorJitter(0.4, 0.4) p 0.8, GaussianBlur(3, sigma (0.1, 2)) p 0.5, flip; the CompRess view crop + flip; eval: none.
@@ -45,6 +46,23 @@ def load(root, split, n):
     y = idx(os.path.join(root, f"{split}-labels-idx1-ubyte.gz"))
     n = len(y) if n == 0 else n
     return torch.from_numpy(x[:n].copy()).float().div(255).unsqueeze(1), torch.from_numpy(y[:n].astype(np.int64))
+
+
+def read_safetensors(path):
+    """The tensors of a safetensors file (8-byte little-endian header length, JSON header, raw little-endian data)."""
+    dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64, "I32": torch.int32}
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        lo, hi = h["data_offsets"]
+        t = torch.frombuffer(bytearray(data[lo:hi]), dtype=dtypes[h["dtype"]]) if hi > lo else torch.empty(0, dtype=dtypes[h["dtype"]])
+        out[name] = t.reshape(h["shape"]).clone()
+    return out
 
 
 def mocov2_view():
@@ -151,6 +169,7 @@ def main():
     ap.add_argument("--train-images", type=int, default=4000)
     ap.add_argument("--test-images", type=int, default=1000)
     ap.add_argument("--teacher-width", type=int, default=16)
+    ap.add_argument("--teacher-checkpoint", default=None, help="a given teacher (safetensors with torchvision names)")
     ap.add_argument("--student-width", type=int, default=8)
     ap.add_argument("--moco-epochs", type=int, default=2)
     ap.add_argument("--moco-batch", type=int, default=128)
@@ -174,6 +193,11 @@ def main():
     tw, sw = a.teacher_width, a.student_width
     mlp = lambda: nn.Sequential(nn.Linear(8 * tw, 8 * tw), nn.ReLU(), nn.Linear(8 * tw, a.moco_head_dim))
     teacher = resnet18_small(tw, mlp())
+    if a.teacher_checkpoint:  # a given teacher (ours, written by `compress pretrain`: torchvision names, the MLP head as fc.0 / fc.2)
+        state = {k: v for k, v in read_safetensors(a.teacher_checkpoint).items() if not k.startswith("fc.")}
+        missing, unexpected = teacher.load_state_dict(state, strict=False)
+        if unexpected or any(not k.startswith("fc.") for k in missing):
+            raise SystemExit(f"{a.teacher_checkpoint}: missing {missing}, unexpected {unexpected}")
     if a.moco_epochs > 0:
         moco(teacher, resnet18_small(tw, mlp()), x, a, gen)
     teacher.fc = nn.Sequential()  # CompRess uses the trunk (train_student.py: model_t.fc = nn.Sequential())
