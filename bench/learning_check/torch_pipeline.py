@@ -118,7 +118,10 @@ def moco(teacher_q, teacher_k, x, a, gen):
 def compress_2q(teacher, student, student_key, x, a):
     """CompRess-2q, as training_parity_torch.run_compress (train_student.py); lr constant (milestones 90, 120 unreached)."""
     moment_update(student, student_key, 0)
-    tdim, sdim = teacher(x[:2]).shape[1], student(x[:2]).shape[1]
+    teacher.eval()  # the dimensions, without a forward pass in train mode (it would move BN running statistics)
+    student.eval()
+    with torch.no_grad():
+        tdim, sdim = teacher(x[:2]).shape[1], student(x[:2]).shape[1]
     k = min(a.queue, len(x))
     stdv_t, stdv_s = 1.0 / math.sqrt(tdim / 3), 1.0 / math.sqrt(sdim / 3)
     tbank = Memory(torch.rand(k, tdim).mul_(2 * stdv_t).add_(-stdv_t), a.tau)
