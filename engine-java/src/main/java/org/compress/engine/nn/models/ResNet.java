@@ -1,6 +1,6 @@
 // torchvision ResNet-18/34/50 (v1.5) with torchvision's parameter names, shapes and init, plus SimCLR's width
 // multiplier (every channel count x w, e.g. ResNet-50x4) and a small-input stem (3x3 stride-1 conv1, no
-// max-pool) for 28-32 px images. input: (N, inChannels, H, W); embedding: (N, 8 * baseWidth * expansion * w) after
+// max-pool, nn.Conv2d's default init) for 28-32 px images. input: (N, inChannels, H, W); embedding: (N, 8 * baseWidth * expansion * w) after
 // global average pooling; head slot "fc" (fc.weight/fc.bias, or fc.0/fc.2 for the MLP head). Runs in the config's
 // precision (FP32 or BF16_MIXED) and memory format (CHANNELS_LAST: NHWC inside, on CUDA).
 package org.compress.engine.nn.models;
@@ -9,6 +9,7 @@ import org.compress.engine.backend.Backend;
 import org.compress.engine.nn.AdaptiveAvgPool2d;
 import org.compress.engine.nn.BasicBlock;
 import org.compress.engine.nn.BatchNorm2d;
+import org.compress.engine.nn.Conv2d;
 import org.compress.engine.nn.Bottleneck;
 import org.compress.engine.nn.Flatten;
 import org.compress.engine.nn.Init;
@@ -36,7 +37,9 @@ public final class ResNet extends Network {
         int w = config.widthMultiplier() * config.baseWidth();
         inplanes = w;
         if (config.smallInput()) {
-            trunk("conv1", ResNetLayers.conv3x3(backend, init, config.inChannels(), inplanes, 1));
+            // A 3x3 conv that replaces torchvision's stem after construction (model.conv1 = nn.Conv2d(...), as the MoCo
+            // CIFAR demo and scripts/training_parity_torch.py do) keeps nn.Conv2d's default init, not the ResNet loop's.
+            trunk("conv1", new Conv2d(backend, init, config.inChannels(), inplanes, 3, 1, 1, 1, false));
         } else {
             trunk("conv1", ResNetLayers.kaiming(backend, init, config.inChannels(), inplanes, 7, 2, 3, 1));
         }
