@@ -51,6 +51,7 @@ public class CpuStepBenchmark {
     @Param({"256"}) public int batch;
 
     Backend be;
+    Backend backendOverride;   // CpuStepProfile's timing proxy; null: Backends.select(backend)
     ResNet net;
     Sgd sgd;
     Tensor images;
@@ -60,7 +61,7 @@ public class CpuStepBenchmark {
     long iterationStart;
 
     @Setup(Level.Trial) public void setUp() {
-        be = Backends.select(backend);
+        be = backendOverride != null ? backendOverride : Backends.select(backend);
         String[] in = input.split("x");
         int channels = Integer.parseInt(in[0]), size = Integer.parseInt(in[1]);
         train = mode.equals("train");
