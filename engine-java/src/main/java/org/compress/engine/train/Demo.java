@@ -225,7 +225,8 @@ public final class Demo {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "Fashion-MNIST, ResNet-18 student at base width %d, %d epochs on %d training images (batch %d);"
                         + " teacher ResNet-18 at base width %d; top-1 %% on %d test images, mean of %d seed(s); %.0f s%n%n",
-                s.studentWidth(), s.epochs(), s.trainImages(), s.batch(), s.teacherWidth(), s.testImages(), r.perSeed().size(), r.seconds()));
+                s.studentWidth(), s.epochs(), s.trainImages(), s.batch(), teacherModel(r.teacher()).baseWidth(), s.testImages(),
+                r.perSeed().size(), r.seconds()));
         b.append("| Method | NN | 20-NN | Linear | Cluster |\n|---|---:|---:|---:|---:|\n");
         r.table().forEach((row, m) -> b.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f |%n", row,
                 100 * m.get("nn"), 100 * m.get("knn20"), 100 * m.get("linear"), 100 * m.get("clusters"))));
