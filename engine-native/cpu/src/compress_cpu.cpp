@@ -596,6 +596,17 @@ JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_activatio
     }
 }
 
+// y += alpha * x over the OpenMP pool: the residual gradient's add. alpha * x is rounded before the add, as the
+// plain-Java CpuElementwise.axpy does (no fused multiply-add: -ffp-contract=off), so the result is bitwise the same.
+JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_axpy(JNIEnv* env, jclass, jlong len, jfloat alpha,
+                                                                          jfloatArray x, jint xo, jfloatArray y, jint yo) {
+    Pinned pin(env);
+    const float* px = pin.pin(x, xo);
+    float* py = pin.pin(y, yo);
+#pragma omp parallel for simd schedule(static)
+    for (long i = 0; i < len; i++) py[i] += alpha * px[i];
+}
+
 // dx = dy where the activation passes at its output y (ReLU: y > 0; ReLU6: 0 < y < 6), else 0; dx may alias dy.
 JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_activationBackward(JNIEnv* env, jclass, jint act, jlong len,
                                                                                         jfloatArray y, jint yo, jfloatArray dy,

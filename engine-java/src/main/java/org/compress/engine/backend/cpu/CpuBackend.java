@@ -34,7 +34,7 @@ public final class CpuBackend implements Backend {
     private static final Logger log = LoggerFactory.getLogger(CpuBackend.class);
     private static boolean choiceLogged;
 
-    private final ElementwiseOps elementwise = new CpuElementwise();
+    private final ElementwiseOps elementwise;
     private final GemmOp gemm;
     private final NormalizeOp normalize = new CpuNormalize();
     private final CompressLossOp compressLoss;
@@ -61,6 +61,7 @@ public final class CpuBackend implements Backend {
         ConvolutionOp refConv = new CpuGemmConvolution();
         BatchNormOp refBn = new CpuBatchNorm();
         ActivationOp refAct = new CpuActivation();
+        elementwise = fast ? new DnnlElementwise(new CpuElementwise()) : new CpuElementwise();
         gemm = fast ? new DnnlGemm(refGemm) : refGemm;
         convolution = fast ? new DnnlConvolution(refConv) : refConv;
         batchNorm = fast ? new DnnlBatchNorm(refBn) : refBn;

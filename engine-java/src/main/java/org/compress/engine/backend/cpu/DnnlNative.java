@@ -128,6 +128,9 @@ public final class DnnlNative {
     /** act: 0 identity, 1 ReLU, 2 ReLU6; y = act(a + b), or act(a) when b is null. */
     static native void activation(int act, long len, float[] a, int ao, float[] b, int bo, float[] y, int yo);
 
+    /** y += alpha * x (len floats), bitwise as CpuElementwise.axpy. */
+    static native void axpy(long len, float alpha, float[] x, int xo, float[] y, int yo);
+
     static native void activationBackward(int act, long len, float[] y, int yo, float[] dy, int dyo, float[] dx, int dxo);
 
     /** CompRess rows: zt, zs (B x K logits) in; loss[lo + i] = KL(pt_i || ps_i) and zs = ps - pt out. */

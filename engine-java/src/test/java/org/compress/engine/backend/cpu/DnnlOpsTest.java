@@ -222,6 +222,20 @@ class DnnlOpsTest {
         assertBitwise("bias backward", ref.toFloatArray(dbf), ref.toFloatArray(db));
     }
 
+    /**
+     * axpy (y += alpha x, the residual gradient's add) on real-valued data: the native loop rounds alpha x and then the
+     * sum, exactly as the Java loop (no fused multiply-add), so it must equal the reference bit for bit at every size.
+     */
+    @ParameterizedTest @CsvSource({"1", "7", "4099", "100003"})
+    void axpyMatchesTheReferenceBitForBit(int n) {
+        float[] x = Fills.uniform(30 + n, n, -3, 3), y0 = Fills.uniform(31 + n, n, -3, 3);
+        Tensor xr = ref.upload(x, n), yr = ref.upload(y0, n), yf = ref.upload(y0.clone(), n);
+        ref.elementwise().axpy(0.37f, xr, yr);
+        fast.elementwise().axpy(0.37f, xr, yf);
+        assertBitwise("axpy n=" + n, ref.toFloatArray(yf), ref.toFloatArray(yr));
+        assertTrue(nonZero(ref.toFloatArray(yf)), "finite, non-zero output");
+    }
+
     @Test void bf16OperandsStayOnTheExactReference() {
         int n = 2, c = 3, h = 5, w = 5, k = 4;
         Conv2dParams geo = Conv2dParams.of(1, 1);
