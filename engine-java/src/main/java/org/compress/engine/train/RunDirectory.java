@@ -234,15 +234,18 @@ public final class RunDirectory implements AutoCloseable {
         return Files.exists(checkpoint) && Files.exists(checkpoint.resolveSibling(checkpoint.getFileName() + ".done"));
     }
 
+    private static final java.util.Random TEMP_NAMES = new java.security.SecureRandom();
+
     /**
      * Writes via a temporary file in the same folder, fsync, then an atomic rename. The temporary name is unique
      * (".NAME.<random>.tmp"), so two writers of one file (two runs updating their folder's summary.csv) never
      * write into or rename each other's temporary.
      */
     public static void writeAtomically(Path target, byte[] bytes) throws IOException {
-        Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".", ".tmp");
+        // not Files.createTempFile: it makes the file owner-only (0600); results keep the umask's permissions
+        Path tmp = target.resolveSibling("." + target.getFileName() + "." + Long.toUnsignedString(TEMP_NAMES.nextLong(), 36) + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap(bytes));
                 ch.force(true);
             }

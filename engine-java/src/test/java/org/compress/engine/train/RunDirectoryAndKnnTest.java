@@ -34,6 +34,19 @@ class RunDirectoryAndKnnTest {
         assertTrue(lines.get(1).contains("\"loss\":1.5"), lines.get(1));
     }
 
+    /** An atomic write leaves the file with the permissions a plain write gets (the umask's), never owner-only. */
+    @Test void atomicWritesKeepThePlainPermissionsAndLeaveNoTemporary(@TempDir Path dir) throws Exception {
+        Path plain = Files.write(dir.resolve("plain.json"), new byte[] {1});
+        Path atomic = dir.resolve("atomic.json");
+        RunDirectory.writeAtomically(atomic, new byte[] {2});
+        RunDirectory.writeAtomically(atomic, new byte[] {3});   // replacing an existing file too
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(atomic));
+        assertEquals(3, Files.readAllBytes(atomic)[0]);
+        try (var s = Files.list(dir)) {
+            assertEquals(List.of(), s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList());
+        }
+    }
+
     @Test void knnFindsTheNearestLabelAndWeighsVotes() {
         // train: class 0 around +x, class 1 around +y; the test point near +x but with two class-1 points close by
         float[] train = {1, 0, 0.9f, 0.1f, 0, 1, 0.6f, 0.8f, 0.55f, 0.83f};
