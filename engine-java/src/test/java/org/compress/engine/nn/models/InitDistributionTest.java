@@ -236,22 +236,11 @@ class InitDistributionTest {
         String reason = PythonTorch.unavailableReason();
         Assumptions.assumeTrue(reason == null, reason);
         String script = """
+                import sys
                 import torch, torch.nn as nn, torchvision
-                from torchvision.models.resnet import ResNet, BasicBlock, Bottleneck
-                def resnet(block, layers, width, num_classes):
-                    m = ResNet(block, layers, num_classes=num_classes)
-                    m.inplanes = width
-                    m.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
-                    m.bn1 = nn.BatchNorm2d(width)
-                    m.layer1 = m._make_layer(block, width, layers[0])
-                    m.layer2 = m._make_layer(block, width * 2, layers[1], stride=2)
-                    m.layer3 = m._make_layer(block, width * 4, layers[2], stride=2)
-                    m.layer4 = m._make_layer(block, width * 8, layers[3], stride=2)
-                    m.fc = nn.Linear(width * 8 * block.expansion, num_classes)
-                    for mod in m.modules():
-                        if isinstance(mod, nn.Conv2d):
-                            nn.init.kaiming_normal_(mod.weight, mode="fan_out", nonlinearity="relu")
-                    return m
+                from torchvision.models.resnet import BasicBlock, Bottleneck
+                sys.path.insert(0, sys.argv[1])
+                from make_torch_fixtures import torchvision_resnet as resnet
                 torch.manual_seed(0)
                 r18 = resnet(BasicBlock, [2, 2, 2, 2], 8, 10)
                 r18.conv1 = nn.Conv2d(1, 8, kernel_size=3, stride=1, padding=1, bias=False)
@@ -269,7 +258,7 @@ class InitDistributionTest {
                         within = (x.abs() <= std).double().mean().item()
                         print(name, k, x.numel(), repr(x.mean().item()), repr(std), repr(within))
                 """;
-        PythonTorch.Output out = PythonTorch.run(script);
+        PythonTorch.Output out = PythonTorch.run(script, java.nio.file.Path.of("..", "scripts").toAbsolutePath().normalize().toString());
         assertEquals(0, out.exitCode(), out.text());
         Map<String, Map<String, double[]>> torch = new LinkedHashMap<>();
         for (String line : out.text().strip().split("\n")) {
