@@ -35,6 +35,18 @@ final class CudaConvert implements ConvertOp {
         return new long[] {Math.max(1, t.dim(1)), Math.max(1, (long) t.dim(2) * t.dim(3))};
     }
 
+    /** convert_multi_tensor's meta table: (C, HW, flags) of each pair, from the tensors' shapes, dtypes and formats only. */
+    static long[] meta(List<Tensor> sources, List<Tensor> targets) {
+        long[] m = new long[3 * sources.size()];
+        for (int t = 0; t < sources.size(); t++) {
+            long[] cp = channelsAndPlane(sources.get(t));
+            m[3 * t] = cp[0];
+            m[3 * t + 1] = cp[1];
+            m[3 * t + 2] = flags(sources.get(t), targets.get(t));
+        }
+        return m;
+    }
+
     @Override public void convert(Tensor src, Tensor dst) {
         ConvertOp.check("convert", src, dst);
         if (src.dtype() == dst.dtype() && src.format() == dst.format()) {
@@ -50,13 +62,8 @@ final class CudaConvert implements ConvertOp {
         ConvertOp.checkPrepare(sources, targets);
         if (sources.isEmpty()) throw new IllegalArgumentException("convert: expected at least one tensor to prepare");
         Tensor hostMeta = Tensor.cpuZeros(DType.I64, 3 * sources.size());
-        long[] m = hostMeta.cpuStorage().i64();
-        for (int t = 0; t < sources.size(); t++) {
-            long[] cp = channelsAndPlane(sources.get(t));
-            m[3 * t] = cp[0];
-            m[3 * t + 1] = cp[1];
-            m[3 * t + 2] = flags(sources.get(t), targets.get(t));
-        }
+        long[] m = meta(sources, targets);
+        System.arraycopy(m, 0, hostMeta.cpuStorage().i64(), 0, m.length);
         CudaTensorTable table = new CudaTensorTable(cuda, List.of(sources, targets), null);
         return new CudaGroup(table, cuda.upload(hostMeta));
     }
