@@ -72,7 +72,7 @@ public final class DistributedContext implements AutoCloseable {
         try {
             Collectives c;
             if (backend instanceof CudaBackend cuda) {
-                c = new NcclCollectives(cuda, env.rank(), env.worldSize(), store);
+                c = new NcclCollectives(cuda, env.rank(), env.worldSize(), store, env.timeout());
             } else {
                 c = new GlooCollectives(env.rank(), env.worldSize(), store, glooHostname(env), env.socketInterface(), env.timeout());
             }

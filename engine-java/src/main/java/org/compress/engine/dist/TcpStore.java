@@ -1,7 +1,9 @@
 // Key-value store over TCP (torch.distributed.TCPStore's role): rank 0 runs the server on MASTER_PORT, every rank
 // (rank 0 included) is a client. One connection per rank stays open for the whole job, so the server also knows
 // which rank died: a connection that drops without a BYE marks that rank dead ("dead ranks" in error messages).
-// Protocol (DataInput/Output): HELLO rank | SET key bytes | GET key waitMillis -> found bytes | DEAD -> ranks | BYE.
+// Protocol (DataInput/Output): HELLO rank | SET key bytes | GET key waitMillis -> found bytes | DEAD -> ranks |
+// JOINED -> ranks | BYE. A blocking get() waits in short slices and stops as soon as a rank has died (a rendezvous
+// cannot complete without it), naming it; a timeout names the rank whose key is missing when it never joined.
 package org.compress.engine.dist;
 
 import java.io.BufferedInputStream;
@@ -25,7 +27,9 @@ import java.util.Set;
 import java.util.TreeSet;
 
 public final class TcpStore implements Store {
-    private static final byte HELLO = 1, SET = 2, GET = 3, DEAD = 4, BYE = 5;
+    private static final byte HELLO = 1, SET = 2, GET = 3, DEAD = 4, BYE = 5, JOINED = 6;
+    /** How long one slice of a blocking get() waits before it checks for dead ranks. */
+    private static final long SLICE_MILLIS = 250;
 
     private final Server server;   // rank 0 only
     private final Socket socket;
@@ -93,13 +97,37 @@ public final class TcpStore implements Store {
     }
 
     @Override public byte[] get(String key) {
-        byte[] v = tryGet(key, timeout);
-        if (v == null) {
-            throw new DistException("store: key '" + key + "' did not appear in " + where + " within " + timeout.toSeconds()
-                    + " s (a rank did not start or stopped before publishing it)");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            byte[] v = tryGet(key, Duration.ofMillis(Math.max(0, Math.min(left, SLICE_MILLIS))));
+            if (v != null) return v;
+            Set<Integer> dead = deadRanks();
+            if (!dead.isEmpty()) {
+                throw new DistException("store: " + ranks(dead) + " exited or died while the others waited for '" + key + "' at " + where
+                        + " (during the rendezvous)");
+            }
+            if (left <= 0) break;
         }
-        return v;
+        Set<Integer> joined = joinedRanks();
+        Integer owner = ownerRank(key);
+        String who = owner != null && !joined.contains(owner) ? "rank " + owner + " never joined the store"
+                : "the rank that publishes it did not get that far";
+        throw new DistException("store: key '" + key + "' did not appear in " + where + " within " + timeout.toSeconds() + " s: " + who
+                + " (joined: ranks " + joined + "); a rank did not start, or stopped or hung before the rendezvous");
     }
+
+    /** The rank a rendezvous key belongs to, when it ends in "/RANK" (Gloo's and NCCL's keys), else null. */
+    static Integer ownerRank(String key) {
+        int slash = key.lastIndexOf('/');
+        try {
+            return slash < 0 ? null : Integer.valueOf(key.substring(slash + 1));
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private static String ranks(Set<Integer> r) { return r.size() == 1 ? "rank " + r.iterator().next() : "ranks " + r; }
 
     @Override public synchronized byte[] tryGet(String key, Duration wait) {
         try {
@@ -116,16 +144,21 @@ public final class TcpStore implements Store {
         }
     }
 
-    @Override public synchronized Set<Integer> deadRanks() {
+    @Override public Set<Integer> deadRanks() { return rankList(DEAD, "list dead ranks"); }
+
+    /** The ranks that have connected to the store so far (dead ones included). */
+    public Set<Integer> joinedRanks() { return rankList(JOINED, "list joined ranks"); }
+
+    private synchronized Set<Integer> rankList(byte op, String what) {
         try {
-            out.writeByte(DEAD);
+            out.writeByte(op);
             out.flush();
             int n = in.readInt();
-            Set<Integer> dead = new TreeSet<>();
-            for (int i = 0; i < n; i++) dead.add(in.readInt());
-            return dead;
+            Set<Integer> ranks = new TreeSet<>();
+            for (int i = 0; i < n; i++) ranks.add(in.readInt());
+            return ranks;
         } catch (IOException e) {
-            throw unreachable("list dead ranks", e);
+            throw unreachable(what, e);
         }
     }
 
@@ -175,6 +208,7 @@ public final class TcpStore implements Store {
         private final ServerSocket socket;
         private final Map<String, byte[]> values = new HashMap<>();
         private final Set<Integer> dead = new TreeSet<>();
+        private final Set<Integer> joined = new TreeSet<>();
         private volatile boolean closing;
 
         private Server(ServerSocket socket) { this.socket = socket; }
@@ -223,7 +257,10 @@ public final class TcpStore implements Store {
                 while (true) {
                     byte op = in.readByte();
                     switch (op) {
-                        case HELLO -> rank = in.readInt();
+                        case HELLO -> {
+                            rank = in.readInt();
+                            synchronized (this) { joined.add(rank); }
+                        }
                         case SET -> {
                             String key = in.readUTF();
                             byte[] v = new byte[in.readInt()];
@@ -251,9 +288,9 @@ public final class TcpStore implements Store {
                                 out.write(v);
                             }
                         }
-                        case DEAD -> {
+                        case DEAD, JOINED -> {
                             Integer[] d;
-                            synchronized (this) { d = dead.toArray(new Integer[0]); }
+                            synchronized (this) { d = (op == DEAD ? dead : joined).toArray(new Integer[0]); }
                             out.writeInt(d.length);
                             for (int r : d) out.writeInt(r);
                         }

@@ -4,7 +4,8 @@
 // Variant: ResNet-18 students with synchronised BN instead, on uniform-noise images (SyncBnResNetTest).
 // Writes <out>/rank-R/ (its run directory, rank 0's with the epoch checkpoints) and <out>/final-rank-R.safetensors.
 // Faults for the failure tests (COMPRESS_TEST_FAULT=halt:RANK:IMAGES or hang:RANK:IMAGES): that rank's data set halts
-// the JVM (as kill -9 would) or blocks forever once it has read IMAGES images.
+// the JVM (as kill -9 would) or blocks forever once it has read IMAGES images; halt-rendezvous:RANK halts that rank
+// as soon as it has joined the rendezvous store, before the collectives are set up.
 package org.compress.engine.dist;
 
 import java.nio.file.Path;
@@ -127,6 +128,14 @@ public final class DistWorker {
     /** args: OUT EPOCHS GLOBAL_BATCH [RESUME_CHECKPOINT]; the rank comes from the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT). */
     public static void main(String[] args) {
         Path out = Path.of(args[0]);
+        String fault = System.getenv("COMPRESS_TEST_FAULT");
+        if (fault != null && fault.startsWith("halt-rendezvous:")) {
+            DistEnv env = DistEnv.fromEnvironment();
+            if (env.rank() == Integer.parseInt(fault.substring("halt-rendezvous:".length()))) {
+                TcpStore.open(env.masterAddr(), env.masterPort(), env.rank(), env.timeout());   // joined the store, no collectives yet
+                Runtime.getRuntime().halt(137);
+            }
+        }
         try (Backend cpu = new CpuBackend(); DistributedContext dist = DistributedContext.init(DistEnv.fromEnvironment(), cpu)) {
             Map<String, Tensor> state = train(cpu, dist, out, Integer.parseInt(args[1]), Integer.parseInt(args[2]), System.getenv("COMPRESS_TEST_FAULT"),
                     Variant.MLP, args.length > 3 ? Path.of(args[3]) : null);

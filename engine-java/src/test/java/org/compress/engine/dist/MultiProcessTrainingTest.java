@@ -56,11 +56,20 @@ class MultiProcessTrainingTest {
 
     /** Starts WORLD ranks of DistWorker as separate JVMs on loopback. */
     static List<Rank> launch(Path out, int world, int epochs, Map<String, String> extraEnv) throws IOException {
+        return launch(out, world, epochs, extraEnv, java.util.Set.of());
+    }
+
+    /** As launch, but the ranks in `absent` are never started (their slots hold null). */
+    static List<Rank> launch(Path out, int world, int epochs, Map<String, String> extraEnv, java.util.Set<Integer> absent) throws IOException {
         Files.createDirectories(out);
         int port = freePort();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<Rank> ranks = new ArrayList<>();
         for (int r = 0; r < world; r++) {
+            if (absent.contains(r)) {
+                ranks.add(null);
+                continue;
+            }
             ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), DistWorker.class.getName(),
                     out.toString(), Integer.toString(epochs), Integer.toString(BATCH));
             Map<String, String> env = pb.environment();
@@ -80,12 +89,29 @@ class MultiProcessTrainingTest {
 
     static String log(Rank r) throws IOException { return Files.readString(r.log()); }
 
+    /** The worker's one-line failure message ("error: ..."), or "" when there is none. */
+    static String errorLine(String log) {
+        return log.lines().filter(l -> l.startsWith("error: ")).findFirst().orElse("");
+    }
+
+    /**
+     * The exit code of r, waiting at most `seconds` on an idle machine, scaled by the machine's load per core when
+     * it is busier (each rank is a JVM that starts, trains and compiles on CPUs other work also wants): a limit that
+     * only catches a rank that never ends, never a slow one. Timing assertions measure elapsed time separately.
+     */
     static int await(Rank r, long seconds) throws Exception {
-        if (!r.process().waitFor(seconds, TimeUnit.SECONDS)) {
+        long limit = (long) (seconds * loadFactor());
+        if (!r.process().waitFor(limit, TimeUnit.SECONDS)) {
             r.process().destroyForcibly().waitFor();
-            throw new AssertionError("rank did not finish within " + seconds + " s; its log:\n" + log(r));
+            throw new AssertionError("rank did not finish within " + limit + " s; its log:\n" + log(r));
         }
         return r.process().exitValue();
+    }
+
+    /** max(1, one-minute load average / cores). */
+    static double loadFactor() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return Math.max(1.0, os.getSystemLoadAverage() / os.getAvailableProcessors());
     }
 
     static List<Double> losses(Path runDir) throws IOException {
@@ -214,6 +240,54 @@ class MultiProcessTrainingTest {
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf("killed rank: the others stopped within %.1f s of its death (timeout 60 s)%n", seconds);
         assertTrue(seconds < 20, "failing fast, not waiting for the 60 s timeout: " + seconds + " s");
+    }
+
+    @Test void aKilledRankZeroTheStoreHostMakesTheOthersFailFastNamingIt(@TempDir Path dir) throws Exception {
+        // rank 0 hosts the rendezvous store and halts (as kill -9) in its third step; the others wait at most 60 s
+        List<Rank> ranks = launch(dir, 3, EPOCHS, Map.of("COMPRESS_TEST_FAULT", "halt:0:40", "COMPRESS_DIST_TIMEOUT", "60"));
+        assertEquals(137, await(ranks.get(0), 120));
+        long start = System.nanoTime();
+        for (int r = 1; r < 3; r++) {
+            int code = await(ranks.get(r), 120);
+            String log = log(ranks.get(r));
+            assertEquals(1, code, "rank " + r + " must fail; log:\n" + log);
+            String error = errorLine(log);
+            assertTrue(error.contains("rank 0") && (error.contains("died") || error.contains("unreachable")),
+                    "rank " + r + " names rank 0 as gone:\n" + log);
+            System.out.println("rank " + r + ": " + error);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf("killed rank 0: the others stopped within %.1f s of its death (timeout 60 s)%n", seconds);
+        assertTrue(seconds < 20, "failing fast, not waiting for the 60 s timeout: " + seconds + " s");
+    }
+
+    @Test void aRankThatNeverJoinsIsNamedWithinTheTimeout(@TempDir Path dir) throws Exception {
+        // world size 3, but rank 2 never starts (it died before the rendezvous): ranks 0 and 1 give up after the timeout
+        List<Rank> all = launch(dir, 3, EPOCHS, Map.of("COMPRESS_DIST_TIMEOUT", "8"), java.util.Set.of(2));
+        long start = System.nanoTime();
+        for (int r = 0; r < 2; r++) {
+            int code = await(all.get(r), 120);
+            String log = log(all.get(r));
+            assertEquals(1, code, "rank " + r + " must fail; log:\n" + log);
+            assertTrue(errorLine(log).contains("rank 2 never joined"), "rank " + r + " names the missing rank 2:\n" + log);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf("missing rank: the others stopped after %.1f s (timeout 8 s)%n", seconds);
+        assertTrue(seconds < 8 + 30 * loadFactor(), "stopped by the timeout, not by the test's limit: " + seconds + " s");
+    }
+
+    @Test void aRankKilledDuringTheRendezvousIsNamed(@TempDir Path dir) throws Exception {
+        // rank 1 halts (as kill -9) as soon as it has joined the store, before the collectives are up
+        List<Rank> ranks = launch(dir, 2, EPOCHS, Map.of("COMPRESS_TEST_FAULT", "halt-rendezvous:1", "COMPRESS_DIST_TIMEOUT", "30"));
+        assertEquals(137, await(ranks.get(1), 120));
+        long start = System.nanoTime();
+        int code = await(ranks.get(0), 120);
+        String log = log(ranks.get(0));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertEquals(1, code, "rank 0 must fail; log:\n" + log);
+        assertTrue(errorLine(log).contains("rank 1 exited or died"), "rank 0 names rank 1:\n" + log);
+        assertTrue(seconds < 15, "failing fast, not waiting for the 30 s timeout: " + seconds + " s");
+        System.out.printf("rank killed in the rendezvous: rank 0 stopped %.1f s after its death (timeout 30 s)%n", seconds);
     }
 
     @Test void withoutALoadableGlooBridgeTwoRanksFailSayingSo(@TempDir Path dir) throws Exception {
