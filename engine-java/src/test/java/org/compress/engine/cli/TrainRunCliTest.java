@@ -105,6 +105,30 @@ class TrainRunCliTest {
             assertTrue(differ2.contains(key), key + " listed: " + differ2);
         }
 
+        // other architectures and other data (the same files under another folder are other data too)
+        Path sameFiles = Files.createSymbolicLink(dir.resolve("fashion-mnist-elsewhere"), Path.of("/usr/share/datasets/fashion-mnist"));
+        List<String> other3 = new ArrayList<>(args);
+        set(other3, "--student-arch", "resnet34");
+        set(other3, "--teacher-arch", "resnet34");
+        set(other3, "--data-root", sameFiles.toString());
+        other3.addAll(List.of("--resume", run.toString()));
+        String differ3 = refusedResume(other3);
+        for (String key : new String[] {"student.arch", "teacher.arch", "data.root"}) {
+            assertTrue(differ3.contains(key), key + " listed: " + differ3);
+        }
+        Path folder = dir.resolve("images");
+        for (String split : new String[] {"train", "val"}) {
+            for (String label : new String[] {"cat", "dog"}) {
+                for (int i = 0; i < (split.equals("train") ? 16 : 2); i++) image(folder.resolve(split).resolve(label).resolve(i + ".png"));
+            }
+        }
+        List<String> other4 = new ArrayList<>(args);
+        for (String[] o : new String[][] {{"--dataset", "imagefolder"}, {"--data-root", folder.toString()}, {"--image-size", "32"},
+                {"--train-images", "0"}, {"--test-images", "0"}}) set(other4, o[0], o[1]);
+        other4.addAll(List.of("--resume", run.toString()));
+        String differ4 = refusedResume(other4);
+        for (String key : new String[] {"data.dataset", "data.root"}) assertTrue(differ4.contains(key), key + " listed: " + differ4);
+
         // bytes flipped inside a tensor, completion marker present
         Map<String, Tensor> state = Safetensors.read(epoch0);
         byte[] bytes = Files.readAllBytes(epoch0);
@@ -137,6 +161,11 @@ class TrainRunCliTest {
         // without a completion marker
         Files.delete(lackingFile.resolveSibling(lackingFile.getFileName() + ".done"));
         assertTrue(refusedResume(withResume(args, lackingFile)).contains("has no .done marker"));
+    }
+
+    private static void image(Path file) throws Exception {
+        Files.createDirectories(file.getParent());
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", file.toFile());
     }
 
     private static Path copyCheckpoint(Path run, String name, byte[] bytes) throws Exception {
