@@ -77,6 +77,23 @@ class TrainRunCliTest {
         assertFalse(Files.exists(runTau.resolve("checkpoints/compress-epoch-0.safetensors")), "no checkpoint of the diverged epoch");
     }
 
+    @Test void aRunThatDivergesAfterACheckpointNamesThatCheckpointAsTheLastGoodOne() throws Exception {
+        // --lr 2e5 (on these settings, between 1e5 and 4e5 all do the same): epoch 0 stays finite and is checkpointed,
+        // epoch 1 leaves non-finite BatchNorm statistics, caught by the state check before its checkpoint
+        Path out = dir.resolve("late");
+        var r = train(tiny(out, "--lr", "2e5", "--epochs", "3"));
+        assertEquals(1, r.rc(), r.all());
+        Path run = onlyRunDirectory(out);
+        Path good = run.resolve("checkpoints/compress-epoch-0.safetensors");
+        String m = r.err().strip();
+        assertTrue(m.startsWith("error: compress-2q diverged at epoch 1, step ") && m.contains(": non-finite values in "), m);
+        assertTrue(m.contains("; last good checkpoint: " + good + "; try a lower --lr"), "names the epoch-0 checkpoint: " + m);
+        assertTrue(!m.contains("\n") && m.length() <= 320, "one line of about 300 characters (here " + m.length() + "): " + m);
+        assertTrue(RunDirectory.isComplete(good));
+        assertFalse(Files.exists(run.resolve("checkpoints/compress-epoch-1.safetensors")), "no checkpoint of the diverged epoch");
+        completeCheckpointsAreFinite(run);
+    }
+
     @Test void resumeRefusesDamagedNonFiniteIncompleteAndMismatchedCheckpoints() throws Exception {
         Path out = dir.resolve("runs");
         List<String> args = tiny(out, "--epochs", "2");
