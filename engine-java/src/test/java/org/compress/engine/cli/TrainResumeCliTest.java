@@ -1,6 +1,8 @@
-// `compress train` stopped and resumed at the command line ends exactly where the uninterrupted run ends: stopped
-// twice in CompRess and resumed twice (by the printed command, then by the checkpoint file); stopped inside its MoCo
-// stage and resumed. The runs stop on a real SIGTERM, raised in this JVM while the command runs in-process.
+// `compress train` stopped and resumed at the command line ends exactly where the uninterrupted run ends (weights,
+// k-NN accuracies, metrics.jsonl, loss plots): stopped twice in CompRess and resumed twice (by the printed command,
+// then by the checkpoint file), with both resumes in config.json and the temporary files of killed writes gone;
+// stopped inside its MoCo stage and resumed. The runs stop on a real SIGTERM, raised in this JVM while the command
+// runs in-process.
 package org.compress.engine.cli;
 
 import static org.compress.engine.cli.TrainValidationCliTest.run;
@@ -60,6 +62,9 @@ class TrainResumeCliTest {
         Path stop2 = printedCheckpoint(second, run);
         assertNotEquals(stop1, stop2);
         System.out.println("stopped at " + stop1.getFileName() + ", then at " + stop2.getFileName());
+        // temporary files as writes killed before their rename leave them, in the run and in --out
+        Files.write(run.resolve("checkpoints/.compress-epoch-2.safetensors.k1ll3d.tmp"), new byte[100]);
+        Files.write(out.resolve(".summary.csv.k1ll3d.tmp"), new byte[10]);
         // resumed again, this time by the checkpoint file (--resume CHECKPOINT)
         List<String> fromFile = new ArrayList<>(args);
         fromFile.addAll(List.of("--resume", stop2.toString()));
@@ -71,6 +76,10 @@ class TrainResumeCliTest {
         assertEquals(knn(whole), knn(last), "the same k-NN accuracies as the uninterrupted run");
         for (String f : new String[] {"student.safetensors", "compress-epoch-2.safetensors"}) sameTensors(wholeRun, run, f);
         sameHistory(wholeRun, run, "compress-2q");
+        samePlot(wholeRun, run, "loss-compress-2q.png");
+        try (var all = Files.walk(out)) {
+            assertEquals(List.of(), all.filter(f -> f.getFileName().toString().endsWith(".tmp")).toList(), "stale temporary files are removed");
+        }
         JsonNode resumes = JSON.readTree(run.resolve("config.json").toFile()).get("resumes");
         assertEquals(2, resumes == null ? 0 : resumes.size(), "config.json records both resumes: " + resumes);
         assertEquals(stop1.toString(), resumes.get(0).get("checkpoint").asText());
@@ -101,6 +110,8 @@ class TrainResumeCliTest {
         for (String f : new String[] {"teacher.safetensors", "student.safetensors"}) sameTensors(wholeRun, run, f);
         sameHistory(wholeRun, run, "moco");
         sameHistory(wholeRun, run, "compress-2q");
+        samePlot(wholeRun, run, "loss-moco.png");
+        samePlot(wholeRun, run, "loss-compress-2q.png");
         JsonNode resumes = JSON.readTree(run.resolve("config.json").toFile()).get("resumes");
         assertEquals(1, resumes.size(), resumes.toString());
         assertEquals("moco", resumes.get(0).get("stage").asText());
@@ -219,6 +230,11 @@ class TrainResumeCliTest {
             assertArrayEquals(x.get(k).shape(), y.get(k).shape(), name + ": " + k);
             if (x.get(k).dtype().isFloating()) assertArrayEquals(HostData.toFloats(x.get(k)), HostData.toFloats(y.get(k)), name + ": " + k);
         }
+    }
+
+    /** The plot is drawn over the whole run: byte for byte the uninterrupted run's (a plot of the last part alone would differ). */
+    static void samePlot(Path a, Path b, String name) throws Exception {
+        assertArrayEquals(Files.readAllBytes(a.resolve(name)), Files.readAllBytes(b.resolve(name)), name);
     }
 
     /** metrics.jsonl: the stage's records (step, loss bits) are the uninterrupted run's, each once, steps increasing. */
