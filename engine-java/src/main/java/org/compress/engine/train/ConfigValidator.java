@@ -60,8 +60,13 @@ public final class ConfigValidator {
             point.ifPresent(p -> resumeFit(cfg, p, problems));
         }
         if (!problems.isEmpty()) {
-            problems.forEach(p -> log.error("configuration: {}", p));
-            throw new InvalidConfigurationException(problems);
+            InvalidConfigurationException e = new InvalidConfigurationException(problems);
+            // the one-line message shows most problems in full; only those it shortened or left out are logged again
+            for (String p : problems) {
+                if (e.getMessage().contains(p)) log.debug("configuration: {}", p);
+                else log.error("configuration: {}", p);
+            }
+            throw e;
         }
         return new Validated(cfg, data, point);
     }
@@ -185,8 +190,8 @@ public final class ConfigValidator {
             else Models.load(probe, file, cfg.teacher().checkpointPreset(), cfg.teacher().arch());
         } catch (org.compress.engine.io.CheckpointMismatchException e) { // the usual mistake: another architecture or width
             TrainConfig.Model t = cfg.teacher();
-            problems.add("checkpoint does not fit a " + t.arch() + " of base width " + t.baseWidth() + (t.smallInput() ? " with the small-input stem"
-                    : "") + ": " + e.getMessage());
+            problems.add(e.summary("checkpoint does not fit a " + t.arch() + " of base width " + t.baseWidth()
+                    + (t.smallInput() ? " with the small-input stem" : "") + ": "));
         } catch (RuntimeException e) {
             problems.add("checkpoint: " + e.getMessage());
         }

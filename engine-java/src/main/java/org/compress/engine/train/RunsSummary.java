@@ -1,7 +1,8 @@
 // summary.csv in a runs folder: one row per run directory that has a summary.json, its nested values flattened
 // into columns ("knn_top1.student.1"), rewritten atomically after every run so it always lists them all. Runs that
 // end together in one folder take turns (a lock file, .summary.csv.lock, across processes; a monitor within one),
-// so the last writer has listed every summary.json written before it and no row is lost.
+// so the last writer has listed every summary.json written before it and no row is lost; the temporary files of
+// writes killed before their rename are deleted then.
 package org.compress.engine.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -32,9 +33,23 @@ public final class RunsSummary {
             try (FileChannel lockFile = FileChannel.open(runsRoot.resolve(".summary.csv.lock"), StandardOpenOption.CREATE,
                     StandardOpenOption.WRITE);
                  FileLock ignored = lockFile.lock()) {
+                removeStaleTemporaries(runsRoot);
                 return rewrite(runsRoot);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot write " + runsRoot.resolve("summary.csv") + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * Deletes ".summary.csv.*.tmp" files of writes killed before their rename: only the holder of the lock writes one,
+     * so under the lock any that exists is stale.
+     */
+    private static void removeStaleTemporaries(Path runsRoot) throws IOException {
+        try (Stream<Path> files = Files.list(runsRoot)) {
+            for (Path f : files.toList()) {
+                String n = f.getFileName().toString();
+                if (n.startsWith(".summary.csv.") && n.endsWith(".tmp") && Files.isRegularFile(f)) Files.deleteIfExists(f);
             }
         }
     }

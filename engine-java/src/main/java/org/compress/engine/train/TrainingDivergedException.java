@@ -9,6 +9,8 @@ import org.compress.engine.EngineException;
 public class TrainingDivergedException extends EngineException {
     /** What usually cures a divergence, appended to every message. */
     static final String HINT = "try a lower --lr, a higher --tau, or --bank-dtype F32 if BF16 banks overflowed";
+    private static final int MESSAGE_LIMIT = 300;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TrainingDivergedException.class);
 
     private final String stage;
     private final int epoch;
@@ -37,19 +39,22 @@ public class TrainingDivergedException extends EngineException {
         this.step = step;
         this.tensors = List.copyOf(tensors);
         this.lastGoodCheckpoint = lastGood;
+        if (tensors.size() > 1) LOG.error("{}: every non-finite tensor ({}): {}", stage, tensors.size(), String.join(", ", tensors));
     }
 
+    /** One line of at most about 300 characters (as the checkpoint's path allows): up to three tensor names, fewer if they do not fit. */
     private static String message(String stage, int epoch, long step, String what, List<String> tensors, Path lastGood) {
-        StringBuilder b = new StringBuilder(stage).append(" diverged");
-        if (epoch >= 0) b.append(" at epoch ").append(epoch).append(", step ").append(step);
-        b.append(": ").append(what);
-        if (!tensors.isEmpty()) {
-            b.append(" in ").append(tensors.size()).append(" tensor").append(tensors.size() == 1 ? "" : "s").append(" (")
-                    .append(String.join(", ", tensors.subList(0, Math.min(3, tensors.size()))))
-                    .append(tensors.size() > 3 ? ", ..." : "").append(')');
+        StringBuilder head = new StringBuilder(stage).append(" diverged");
+        if (epoch >= 0) head.append(" at epoch ").append(epoch).append(", step ").append(step);
+        head.append(": ").append(what);
+        String tail = "; last good checkpoint: " + (lastGood == null ? "none" : lastGood.toString()) + "; " + HINT;
+        String named = "";
+        for (int shown = Math.min(3, tensors.size()); shown >= 1; shown--) {
+            named = " in " + tensors.size() + " tensor" + (tensors.size() == 1 ? "" : "s") + " (" + String.join(", ", tensors.subList(0, shown))
+                    + (tensors.size() > shown ? ", ..." : "") + ")";
+            if (head.length() + named.length() + tail.length() <= MESSAGE_LIMIT) break;
         }
-        b.append("; last good checkpoint: ").append(lastGood == null ? "none" : lastGood.toString()).append("; ").append(HINT);
-        return b.toString();
+        return head + named + tail;
     }
 
     public String stage() { return stage; }
@@ -58,7 +63,7 @@ public class TrainingDivergedException extends EngineException {
 
     public long step() { return step; }
 
-    /** Every non-finite tensor found (the message names the first three). */
+    /** Every non-finite tensor found (the message names up to three; the log, all). */
     public List<String> tensors() { return tensors; }
 
     public Path lastGoodCheckpoint() { return lastGoodCheckpoint; }

@@ -77,6 +77,23 @@ class TrainRunCliTest {
         assertFalse(Files.exists(runTau.resolve("checkpoints/compress-epoch-0.safetensors")), "no checkpoint of the diverged epoch");
     }
 
+    @Test void aRunThatDivergesAfterACheckpointNamesThatCheckpointAsTheLastGoodOne() throws Exception {
+        // --lr 2e5 (on these settings, between 1e5 and 4e5 all do the same): epoch 0 stays finite and is checkpointed,
+        // epoch 1 leaves non-finite BatchNorm statistics, caught by the state check before its checkpoint
+        Path out = dir.resolve("late");
+        var r = train(tiny(out, "--lr", "2e5", "--epochs", "3"));
+        assertEquals(1, r.rc(), r.all());
+        Path run = onlyRunDirectory(out);
+        Path good = run.resolve("checkpoints/compress-epoch-0.safetensors");
+        String m = r.err().strip();
+        assertTrue(m.startsWith("error: compress-2q diverged at epoch 1, step ") && m.contains(": non-finite values in "), m);
+        assertTrue(m.contains("; last good checkpoint: " + good + "; try a lower --lr"), "names the epoch-0 checkpoint: " + m);
+        assertTrue(!m.contains("\n") && m.length() <= 320, "one line of about 300 characters (here " + m.length() + "): " + m);
+        assertTrue(RunDirectory.isComplete(good));
+        assertFalse(Files.exists(run.resolve("checkpoints/compress-epoch-1.safetensors")), "no checkpoint of the diverged epoch");
+        completeCheckpointsAreFinite(run);
+    }
+
     @Test void resumeRefusesDamagedNonFiniteIncompleteAndMismatchedCheckpoints() throws Exception {
         Path out = dir.resolve("runs");
         List<String> args = tiny(out, "--epochs", "2");
@@ -104,6 +121,30 @@ class TrainRunCliTest {
         for (String key : new String[] {"data.trainSubset", "student.baseWidth", "compress.queueSize", "moco.queueSize"}) {
             assertTrue(differ2.contains(key), key + " listed: " + differ2);
         }
+
+        // other architectures and other data (the same files under another folder are other data too)
+        Path sameFiles = Files.createSymbolicLink(dir.resolve("fashion-mnist-elsewhere"), Path.of("/usr/share/datasets/fashion-mnist"));
+        List<String> other3 = new ArrayList<>(args);
+        set(other3, "--student-arch", "resnet34");
+        set(other3, "--teacher-arch", "resnet34");
+        set(other3, "--data-root", sameFiles.toString());
+        other3.addAll(List.of("--resume", run.toString()));
+        String differ3 = refusedResume(other3);
+        for (String key : new String[] {"student.arch", "teacher.arch", "data.root"}) {
+            assertTrue(differ3.contains(key), key + " listed: " + differ3);
+        }
+        Path folder = dir.resolve("images");
+        for (String split : new String[] {"train", "val"}) {
+            for (String label : new String[] {"cat", "dog"}) {
+                for (int i = 0; i < (split.equals("train") ? 16 : 2); i++) image(folder.resolve(split).resolve(label).resolve(i + ".png"));
+            }
+        }
+        List<String> other4 = new ArrayList<>(args);
+        for (String[] o : new String[][] {{"--dataset", "imagefolder"}, {"--data-root", folder.toString()}, {"--image-size", "32"},
+                {"--train-images", "0"}, {"--test-images", "0"}}) set(other4, o[0], o[1]);
+        other4.addAll(List.of("--resume", run.toString()));
+        String differ4 = refusedResume(other4);
+        for (String key : new String[] {"data.dataset", "data.root"}) assertTrue(differ4.contains(key), key + " listed: " + differ4);
 
         // bytes flipped inside a tensor, completion marker present
         Map<String, Tensor> state = Safetensors.read(epoch0);
@@ -137,6 +178,11 @@ class TrainRunCliTest {
         // without a completion marker
         Files.delete(lackingFile.resolveSibling(lackingFile.getFileName() + ".done"));
         assertTrue(refusedResume(withResume(args, lackingFile)).contains("has no .done marker"));
+    }
+
+    private static void image(Path file) throws Exception {
+        Files.createDirectories(file.getParent());
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", file.toFile());
     }
 
     private static Path copyCheckpoint(Path run, String name, byte[] bytes) throws Exception {

@@ -1,6 +1,6 @@
 // SIGTERM and SIGINT during `compress train` (a real JVM, signalled by kill): the step in progress finishes, a
 // complete checkpoint is written, the resume command is printed, and the exit code is 143 / 130; the printed
-// command then finishes the run in the same directory.
+// command then finishes the run in the same directory. A second signal exits at once without saving.
 package org.compress.engine.cli;
 
 import static org.compress.engine.cli.TrainValidationCliTest.run;
@@ -67,6 +67,47 @@ class TrainSignalsTest {
         Path run = Path.of(resumeArgs[resumeArgs.length - 1]);
         assertTrue(Files.exists(run.resolve("summary.json")) && RunDirectory.isComplete(run.resolve("checkpoints/compress-epoch-0.safetensors")));
         assertTrue(r.out().contains("run directory: " + run), r.out());
+    }
+
+    @Test void aSecondSigtermExitsAtOnceWithoutACheckpoint() throws Exception {
+        if (ignoredHere(15)) {
+            System.out.println("SIGTERM is ignored by this process; the test is skipped");
+            return;
+        }
+        // width-16 networks in batches of 128: the first step takes long enough for the second signal to come during it
+        Path out = dir.resolve("twice");
+        List<String> args = tiny(out, "--train-images", "512", "--test-images", "32", "--teacher-width", "16", "--student-width", "16",
+                "--batch-size", "128", "--queue", "256");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "-Xmx2g", CompressCli.class.getName()));
+        command.addAll(args);
+        Path err = dir.resolve("twice.err");
+        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+        try {
+            Path run = awaitRunDirectory(out, p);
+            assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor());
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!Files.readString(err).contains("SIGTERM: finishing the current step")) {
+                assertTrue(p.isAlive() && System.nanoTime() < deadline, "the first SIGTERM was not taken: " + Files.readString(err));
+                Thread.sleep(5);
+            }
+            long second = System.nanoTime();
+            assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor());
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            double seconds = (System.nanoTime() - second) / 1e9;
+            String stderr = Files.readString(err);
+            assertEquals(143, p.exitValue(), stderr);
+            assertTrue(stderr.contains("second SIGTERM: exiting without a checkpoint"), stderr);
+            assertTrue(!stderr.contains("stopped on SIGTERM; checkpoint:"), "the first stop did not finish: " + stderr);
+            try (var files = Files.list(run.resolve("checkpoints"))) {
+                assertEquals(List.of(), files.filter(f -> f.toString().endsWith(".safetensors")).toList(), "nothing saved");
+            } catch (java.nio.file.NoSuchFileException none) {
+                // no checkpoints folder at all: nothing saved either
+            }
+            System.out.printf("second SIGTERM: exited %.2f s after it%n", seconds);
+        } finally {
+            p.destroyForcibly();
+        }
     }
 
     /** Whether this process ignores the signal (Linux: the SigIgn mask of /proc/self/status); a child inherits that. */

@@ -150,6 +150,40 @@ class TrainValidationCliTest {
         assertTrue(missing.contains("nope.pth: no such file"), missing);
     }
 
+    @Test void aTeacherThatDoesNotFitIsOneShortLineKeepingItsPointerAndTheKeysAreListedOnce() throws Exception {
+        // a width-8 MoCo teacher for a width-4 run, in a real JVM: what the terminal shows (the log is stderr too)
+        Path teacher = Fixtures.path("moco_checkpoint.pth.tar");
+        Path out = dir.resolve("runs-terminal");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), CompressCli.class.getName()));
+        command.addAll(tiny(out, "--teacher-checkpoint", teacher.toString(), "--teacher-preset", "moco", "--moco-epochs", "1"));
+        Path err = dir.resolve("terminal.err");
+        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        String stderr = Files.readString(err);
+        assertEquals(1, p.exitValue(), stderr);
+        List<String> errors = stderr.lines().filter(l -> l.startsWith("error: ")).toList();
+        assertEquals(1, errors.size(), stderr);
+        String line = errors.get(0).substring("error: ".length());
+        assertTrue(line.length() <= 300, line.length() + " characters: " + line);
+        assertTrue(line.contains(teacher + " (preset moco) does not match the model") && line.contains("100 with the wrong shape")
+                && line.endsWith("(full lists in the log)"), line);
+        // every key once, in the log, and the one-line summary not repeated beyond the log's header and the error
+        assertEquals(1, stderr.lines().filter(l -> l.strip().startsWith("conv1.weight: checkpoint [8, 3, 7, 7]")).count(), stderr);
+        assertEquals(1, stderr.lines().filter(l -> l.strip().startsWith("layer4.1.bn2.running_var: checkpoint [64]")).count(), stderr);
+        assertTrue(stderr.lines().filter(l -> l.contains("does not match the model")).count() <= 2, stderr);
+        assertFalse(Files.exists(out));
+
+        // a long path: still at most ~300 characters, the file's name, the counts and the pointer kept
+        Path far = dir.resolve("a-rather-long-folder-name-".repeat(6)).resolve("teacher-of-another-width.pth.tar");
+        Files.createDirectories(far.getParent());
+        Files.copy(teacher, far);
+        String cut = refused("--teacher-checkpoint", far.toString(), "--teacher-preset", "moco", "--moco-epochs", "1");
+        assertTrue(cut.length() <= "error: ".length() + 300, cut.length() + ": " + cut);
+        assertTrue(cut.contains(".../teacher-of-another-width.pth.tar (preset moco) does not match the model")
+                && cut.contains("100 with the wrong shape") && cut.endsWith("(full lists in the log)"), cut);
+    }
+
     @Test void halfPrecisionTeachersAreConvertedAndGiveTheSameResultAsTheirF32Values() throws Exception {
         Map<String, Tensor> state = teacherState(4);
         Map<String, String> accuracies = new LinkedHashMap<>();

@@ -1,7 +1,8 @@
 // The run guarantees of `compress train` hold for the separate training commands too, since all of them go through
 // the one StageRunner: `distill` refuses bad options before any work (nothing under --out), and `pretrain` stopped by
 // SIGTERM writes a complete MoCo checkpoint, prints its resume command, exits 143, and `--resume auto` finishes it
-// in the same directory with the uninterrupted run's teacher, bit for bit.
+// in the same directory with the uninterrupted run's teacher, bit for bit; a diverging `pretrain` stops at the very
+// step its loss became NaN (the per-step guard), saving nothing.
 package org.compress.engine.cli;
 
 import static org.compress.engine.cli.CommandsTest.args;
@@ -64,6 +65,40 @@ class TrainingCommandsTest {
         }
         Path out = dir.resolve("runs-0");
         cli(args(distill, "--out", out, "--tau", "0", "--lr", "NaN")).fails("--lr: expected a finite value > 0, found NaN");
+    }
+
+    @Test void aDivergingMocoStageStopsAtTheFirstNonFiniteStepEvenWhereNothingIsLogged() throws Exception {
+        // --lr 1e6: the MoCo loss becomes NaN within the first epoch (256 images in batches of 32: 8 steps an epoch)
+        String[] pretrain = args("pretrain", TINY, "--width", "4", "--epochs", "3", "-b", "32", "--moco-k", "64", "--moco-dim", "16",
+                "--lr", "1e6");
+        // every step logged: the finite losses before the divergence
+        Path logged = dir.resolve("logged");
+        CommandsTest.Run every = cli(args(pretrain, "--log-every", "1", "--out", logged));
+        long first = divergedAt(every);
+        List<Long> steps = CommandsTest.steps(CommandsTest.runDir(logged, "-pretrain"), "moco");
+        List<Double> losses = CommandsTest.losses(CommandsTest.runDir(logged, "-pretrain"), "moco");
+        assertEquals(java.util.stream.LongStream.range(1, first).boxed().toList(), steps, "steps 1 to " + (first - 1) + " logged, finite");
+        assertTrue(losses.stream().allMatch(Double::isFinite), losses.toString());
+        // the default logging (every 10th step): the same step is named, though it is neither logged nor an epoch's end
+        Path quiet = dir.resolve("quiet");
+        CommandsTest.Run tenth = cli(args(pretrain, "--out", quiet));
+        assertEquals(first, divergedAt(tenth), tenth.err());
+        assertTrue(first % 10 != 0 && first % 8 != 0, "the step (" + first + ") must be one the trainer checks only by its per-step guard");
+        System.out.println("MoCo with --lr 1e6: the loss became non-finite at step " + first);
+        Path run = CommandsTest.runDir(quiet, "-pretrain");
+        try (Stream<Path> files = Files.list(run.resolve("checkpoints"))) {
+            assertEquals(List.of(), files.toList(), "nothing saved from the diverged stage");
+        }
+    }
+
+    /** The step a `moco diverged at epoch 0, step S: the loss became NaN` error names. */
+    private static long divergedAt(CommandsTest.Run r) {
+        assertEquals(1, r.code(), r.out() + r.err());
+        String line = r.err().strip();
+        var m = java.util.regex.Pattern.compile("error: moco diverged at epoch 0, step (\\d+): the loss became (NaN|Infinity|-Infinity); last good"
+                + " checkpoint: none; try a lower --lr.*").matcher(line);
+        assertTrue(m.matches(), line);
+        return Long.parseLong(m.group(1));
     }
 
     @Test void pretrainStopsOnSigtermWithExit143AndResumesAutoToTheUninterruptedTeacher() throws Exception {

@@ -197,6 +197,20 @@ class SafetensorsTest {
         assertFalse(Files.exists(dir.resolve("no")));
     }
 
+    /** A written file has the permissions a plain write gets (the umask's), never owner-only, new or replaced. */
+    @Test void writtenFilesKeepThePlainPermissionsAndLeaveNoTemporary() throws IOException {
+        Path plain = Files.write(dir.resolve("plain.bin"), new byte[] {1});
+        Path f = dir.resolve("perm.safetensors");
+        Safetensors.write(f, Map.of("a", Tensor.cpu(new float[] {1, 2}, 2)));
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(f));
+        Safetensors.write(f, Map.of("a", Tensor.cpu(new float[] {3, 4}, 2)));   // replacing an existing file too
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(f));
+        assertArrayEquals(new float[] {3, 4}, Safetensors.read(f).get("a").cpuStorage().f32());
+        try (var s = Files.list(dir)) {
+            assertEquals(List.of(), s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList());
+        }
+    }
+
     @Test void askingForAnAbsentTensorNamesIt() {
         Path f = dir.resolve("one.safetensors");
         Safetensors.write(f, Map.of("a", Tensor.cpu(new float[] {1}, 1)));

@@ -103,6 +103,20 @@ class StateDictLoaderTest {
         assertTrue(all.contains("wrong shape [2]:\n    w: checkpoint [3, 4] vs model [4, 3]"), all);
     }
 
+    @Test void aSummaryWithContextAndALongPathKeepsTheNameTheCountsAndThePointer() {
+        String source = "/data/" + "nested-folder/".repeat(20) + "teacher.pth (preset moco)";
+        Map<String, int[]> expected = new LinkedHashMap<>();
+        expected.put("w", new int[] {4, 3});
+        var e = assertThrows(CheckpointMismatchException.class,
+                () -> StateDictLoader.requireMatch(source, Map.of("w", Tensor.cpuZeros(DType.F32, 3, 4)), expected));
+        String s = e.summary("checkpoint does not fit a resnet18 of base width 4 with the small-input stem: ");
+        assertTrue(s.length() <= 300, s.length() + ": " + s);
+        assertTrue(s.startsWith("checkpoint does not fit a resnet18 of base width 4 with the small-input stem: /data/nested-folder/"), s);
+        assertTrue(s.contains(".../teacher.pth (preset moco) does not match the model (strict loading): 0 missing, 0 unexpected, 1 with the"
+                + " wrong shape") && s.endsWith(" (full lists in the log)"), s);
+        assertTrue(e.details().startsWith(source + " does not match"), "the log names the whole path: " + e.details());
+    }
+
     @Test void swavPresetStripsModuleAndDropsItsHeadsFromASafetensorsFile() {
         Map<String, Tensor> sd = new LinkedHashMap<>();
         sd.put("module.conv1.weight", Tensor.cpu(new float[] {1, 2}, 2));
