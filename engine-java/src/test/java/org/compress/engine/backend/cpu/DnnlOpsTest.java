@@ -187,6 +187,52 @@ class DnnlOpsTest {
         assertBitwise("backward", ref.toFloatArray(dy), ref.toFloatArray(dxRef));
     }
 
+    /**
+     * Eval-mode conv + batch norm (+ residual) + activation as one primitive against the fast backend's separate ops
+     * (bit for bit: small-integer x and w make every convolution sum exact in any order, and the post-ops are the
+     * separate ops' float operations in their order) and against the plain-Java reference (whose batch norm computes
+     * x * scale + shift in double: a few float roundings of the O(10) conv outputs apart, within 1e-5 * 16).
+     */
+    @ParameterizedTest(name = "n={0} c={1} {2}x{2} k={3} r={4} stride={5} groups={6} {7} residual={8}")
+    @CsvSource({"4,16,14,16,3,1,1,RELU,true", "4,16,14,32,3,2,1,RELU,false", "4,16,9,32,1,2,1,IDENTITY,false",
+                "3,12,7,12,3,1,12,RELU6,false", "2,1,28,16,3,1,1,RELU,false", "2,24,5,96,1,1,1,IDENTITY,true",
+                "2,8,6,8,3,1,1,RELU6,true"})
+    void fusedConvBatchNormActivationEqualsTheSeparateOps(int n, int c, int h, int k, int r, int s, int g, Activation act,
+                                                          boolean withResidual) {
+        Conv2dParams geo = new Conv2dParams(s, s, r / 2, r / 2, 1, 1, g);
+        int oh = geo.outH(h, r), ow = geo.outW(h, r);
+        MemoryFormat nhwc = MemoryFormat.CHANNELS_LAST;
+        Tensor x = as(nchw(Fills.smallIntegers(21, n * c * h * h, -2, 2), n, c, h, h), nhwc);
+        Tensor w = as(nchw(Fills.smallIntegers(22, k * (c / g) * r * r, -1, 1), k, c / g, r, r), nhwc);
+        Tensor gamma = ref.upload(Fills.uniform(23, k, 0.5f, 1.5f), k), beta = ref.upload(Fills.uniform(24, k, -1, 1), k);
+        Tensor mean = ref.upload(Fills.uniform(25, k, -2, 2), k), var = ref.upload(Fills.uniform(26, k, 0.5f, 4), k);
+        Tensor residual = withResidual ? as(nchw(Fills.uniform(27, n * k * oh * ow, -3, 3), n, k, oh, ow), nhwc) : null;
+        float eps = 1e-5f;
+        assertTrue(fast.convBnAct().supports(x, w, geo));
+
+        Tensor fused = emptyNaN(nhwc, n, k, oh, ow);
+        fast.convBnAct().forwardInference(x, w, geo, gamma, beta, mean, var, eps, residual, act, fused);
+
+        Tensor z = emptyNaN(nhwc, n, k, oh, ow), bn = emptyNaN(nhwc, n, k, oh, ow), y = emptyNaN(nhwc, n, k, oh, ow);
+        fast.convolution().forward(x, w, null, z, geo);
+        fast.batchNorm().forwardInference(z, gamma, beta, mean, var, eps, bn);
+        if (residual == null) fast.activation().forward(act, bn, y);
+        else fast.activation().addForward(act, bn, residual, y);
+        assertBitwise("fused vs separate fast ops", ref.toFloatArray(fused), ref.toFloatArray(y));
+
+        Tensor xr = as2(x), wr = as2(w), zr = ref.empty(DType.F32, n, k, oh, ow), bnr = ref.empty(DType.F32, n, k, oh, ow);
+        Tensor yr = ref.empty(DType.F32, n, k, oh, ow);
+        ref.convolution().forward(xr, wr, null, zr, geo);
+        ref.batchNorm().forwardInference(zr, gamma, beta, mean, var, eps, bnr);
+        if (residual == null) ref.activation().forward(act, bnr, yr);
+        else ref.activation().addForward(act, bnr, as2(residual), yr);
+        float[] expected = ref.toFloatArray(yr);
+        assertClose("fused vs the plain-Java reference", logical(fused), expected, 1.6e-4, 1e-5);
+        assertTrue(nonZero(expected), "the output must not be all zeros");
+        assertTrue(!fast.convBnAct().supports(as2(x), wr, geo) && !ref.convBnAct().supports(xr, wr, geo),
+                "NCHW activations and the reference backend are not fused");
+    }
+
     @Test void nhwcPoolingAndBiasMatchTheReferenceBitForBit() {
         int n = 3, c = 5, h = 9, w = 7;
         PoolParams pool = PoolParams.of(3, 2, 1);
