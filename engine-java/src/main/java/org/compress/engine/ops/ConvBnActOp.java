@@ -2,8 +2,9 @@
 // with its running statistics, an optional residual add and an activation, in one pass over the output:
 //   y = act(BatchNormOp.forwardInference(conv(x, w)) [+ residual])
 // It computes what ConvolutionOp.forward, BatchNormOp.forwardInference and ActivationOp.forward / addForward compute
-// one after another on the same backend (the fast CPU backend: the same bits), without writing and re-reading the
-// intermediate tensors. Optional: a backend that cannot fuse some operands says so in supports(), and the layers
+// one after another, without writing and re-reading the intermediate tensors; a backend may fold the batch norm into
+// the convolution (w * scale, shift - mean * scale, as inference engines do), which rounds differently from the
+// separate ops by a few ulps of the terms (the fast CPU backend does; DnnlOpsTest bounds it). Optional: a backend that cannot fuse some operands says so in supports(), and the layers
 // then run the three ops (nn/Conv2d.forwardInference). x, w, y as ConvolutionOp; residual has y's shape, dtype and
 // format; the per-channel tensors as BatchNormOp.
 package org.compress.engine.ops;

@@ -1,11 +1,11 @@
 // Eval-mode fusion (InferenceFusion, Conv2d.forwardFused, Backend.convBnAct) inside whole networks: a model on the
-// fast CPU backend, where conv -> batch norm [-> residual] [-> ReLU/ReLU6] runs as one oneDNN primitive with
-// post-ops, against the same model (same seed, same running statistics and affine parameters) on the same backend
-// with fusion switched off (convBnAct() = NONE), which runs the three ops. The post-ops are the separate ops'
-// float operations in the same order, so the only difference could come from the convolution kernel oneDNN picks
-// for an inference primitive with post-ops (another blocking, another summation order): outputs are held to
-// 1e-5 relative to the embedding's largest value, and every conv of the network must have gone through the fused
-// op (counted). Training mode never fuses (its backward needs the intermediate tensors), which is checked too.
+// fast CPU backend, where conv -> batch norm [-> residual] [-> ReLU/ReLU6] runs as one oneDNN primitive (batch
+// norm folded into it, residual and activation as post-ops), against the same model (same seed, same running statistics and affine parameters) on the same backend
+// with fusion switched off (convBnAct() = NONE), which runs the three ops. The fused op folds batch norm into the
+// weights (w * scale rounded to float) and may sum in another order, a relative difference of ~1e-6 per layer
+// (DnnlOpsTest bounds one layer); over 20-53 layers the embeddings are held to 1e-5 of their largest value
+// (measured: 2e-7 .. 1e-6), and every conv of the network must have gone through the fused op (counted). Training
+// mode never fuses (its backward needs the intermediate tensors), which is checked too.
 // Skipped where libcompress_cpu.so does not load.
 package org.compress.engine.nn;
 
@@ -104,6 +104,9 @@ class InferenceFusionTest {
             double max = 0;
             for (float v : want) max = Math.max(max, Math.abs(v));
             assertTrue(max > 0.01, "the embedding must not vanish (max |y| = " + max + ")");
+            double worst = 0;
+            for (int i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+            System.out.printf("%s: fused vs separate ops, max |d| = %.3g (%.2g of the largest value)%n", arch, worst, worst / max);
             Close.assertClose(arch + " embedding", got, want, 1e-5 * max, 0);
         }
     }

@@ -32,7 +32,7 @@ final class DnnlBatchNorm implements BatchNormOp {
 
     /**
      * scale[ch] = gamma / sqrt(running_var + eps), rounded once from double: inference computes
-     * (x - running_mean) * scale + beta in float (channelAffine, and the fused convolution's post-ops).
+     * (x - running_mean) * scale + beta in float (channelAffine); the fused convolution folds the same scale.
      */
     static void inferenceScale(Tensor gamma, Tensor runningVar, float eps, float[] scale) {
         float[] g = a(gamma), rv = a(runningVar);
