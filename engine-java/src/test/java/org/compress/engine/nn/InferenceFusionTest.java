@@ -1,7 +1,8 @@
 // Eval-mode fusion (InferenceFusion, Conv2d.forwardFused, Backend.convBnAct) inside whole networks: a model on the
 // fast CPU backend, where conv -> batch norm [-> residual] [-> ReLU/ReLU6] runs as one oneDNN primitive (batch
-// norm folded into it, residual and activation as post-ops), against the same model (same seed, same running statistics and affine parameters) on the same backend
-// with fusion switched off (convBnAct() = NONE), which runs the three ops. The fused op folds batch norm into the
+// norm folded into it, residual and activation as post-ops), against the same model (same seed, same running
+// statistics and affine parameters) on the same backend with fusion switched off (convBnAct() = NONE), which runs
+// the three ops. The fused op folds batch norm into the
 // weights (w * scale rounded to float) and may sum in another order, a relative difference of ~1e-6 per layer
 // (DnnlOpsTest bounds one layer); over 20-53 layers the embeddings are held to 1e-5 of their largest value
 // (measured: 2e-7 .. 1e-6), and every conv of the network must have gone through the fused op (counted). Training
