@@ -7,6 +7,7 @@ import org.compress.engine.ops.CompressLossOp;
 import org.compress.engine.ops.ActivationOp;
 import org.compress.engine.ops.BatchNormOp;
 import org.compress.engine.ops.BiasOp;
+import org.compress.engine.ops.ConvBnActOp;
 import org.compress.engine.ops.ConvertOp;
 import org.compress.engine.ops.ConvolutionOp;
 import org.compress.engine.ops.DropoutOp;
@@ -72,6 +73,9 @@ public interface Backend extends AutoCloseable {
     // Layer and training ops (org.compress.engine.nn and optim build on these).
 
     BatchNormOp batchNorm();
+
+    /** Eval-mode conv + batch norm + residual + activation in one pass, where this backend can (ConvBnActOp.NONE: nowhere). */
+    default ConvBnActOp convBnAct() { return ConvBnActOp.NONE; }
 
     PoolingOp pooling();
 

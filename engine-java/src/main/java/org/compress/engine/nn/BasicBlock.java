@@ -1,7 +1,8 @@
 // ResNet-18/34 basic block (torchvision.models.resnet.BasicBlock):
 // y = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), shortcut = downsample (1x1 conv stride s + BN) or x.
 // input: (N, inplanes, H, W); output: (N, planes, H/stride, W/stride). The final add + ReLU is one fused op;
-// its gradient feeds both branches, whose input gradients are summed.
+// its gradient feeds both branches, whose input gradients are summed. In eval mode each conv + BN (+ shortcut)
+// + ReLU runs as one fused call where the backend can (Conv2d.forwardFused).
 package org.compress.engine.nn;
 
 import org.compress.engine.backend.Backend;
@@ -31,8 +32,12 @@ public final class BasicBlock extends Module {
     }
 
     @Override public Tensor forward(Tensor x) {
-        Tensor main = bn2.forward(conv2.forward(relu.forward(bn1.forward(conv1.forward(x)))));
+        // Eval mode on a backend that fuses conv + batch norm (+ residual) + ReLU: each output written once.
+        Tensor h = conv1.fusesInference(x, bn1) ? conv1.forwardFused(x, bn1, null, Activation.RELU)
+                : relu.forward(bn1.forward(conv1.forward(x)));
         Tensor shortcut = downsample == null ? x : downsample.forward(x);
+        if (conv2.fusesInference(h, bn2)) return output = conv2.forwardFused(h, bn2, shortcut, Activation.RELU);
+        Tensor main = bn2.forward(conv2.forward(h));
         output = buffer("y", main.dtype(), main.format(), main.shape());
         backend.activation().addForward(Activation.RELU, main, shortcut, output);
         return output;

@@ -38,10 +38,13 @@ public final class Bottleneck extends Module {
     }
 
     @Override public Tensor forward(Tensor x) {
-        Tensor h = relu1.forward(bn1.forward(conv1.forward(x)));
-        h = relu2.forward(bn2.forward(conv2.forward(h)));
-        Tensor main = bn3.forward(conv3.forward(h));
+        // Eval mode on a backend that fuses conv + batch norm (+ residual) + ReLU: each output written once.
+        Tensor h = conv1.fusesInference(x, bn1) ? conv1.forwardFused(x, bn1, null, Activation.RELU)
+                : relu1.forward(bn1.forward(conv1.forward(x)));
+        h = conv2.fusesInference(h, bn2) ? conv2.forwardFused(h, bn2, null, Activation.RELU) : relu2.forward(bn2.forward(conv2.forward(h)));
         Tensor shortcut = downsample == null ? x : downsample.forward(x);
+        if (conv3.fusesInference(h, bn3)) return output = conv3.forwardFused(h, bn3, shortcut, Activation.RELU);
+        Tensor main = bn3.forward(conv3.forward(h));
         output = buffer("y", main.dtype(), main.format(), main.shape());
         backend.activation().addForward(Activation.RELU, main, shortcut, output);
         return output;

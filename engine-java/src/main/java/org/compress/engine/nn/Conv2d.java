@@ -7,6 +7,7 @@
 package org.compress.engine.nn;
 
 import org.compress.engine.backend.Backend;
+import org.compress.engine.ops.Activation;
 import org.compress.engine.ops.Conv2dParams;
 import org.compress.engine.tensor.Checks;
 import org.compress.engine.tensor.MemoryFormat;
@@ -66,6 +67,30 @@ public final class Conv2d extends Module {
         int p = geometry.outH(x.dim(2), r), q = geometry.outW(x.dim(3), r);
         Tensor y = buffer("y", x.dtype(), x.format(), x.dim(0), k, Math.max(p, 0), Math.max(q, 0));
         backend.convolution().forward(x, weight.compute(), bias == null ? null : bias.value(), y, geometry);
+        input = x;
+        return y;
+    }
+
+    /**
+     * Whether forwardFused can run for x followed by bn: eval mode, no bias, and a backend that fuses these operands
+     * (Backend.convBnAct). Batch norm in eval mode uses its running statistics only, so a replaced batch-norm op (the
+     * synchronised one) computes the same there.
+     */
+    public boolean fusesInference(Tensor x, BatchNorm2d bn) {
+        return !isTraining() && !bn.isTraining() && bias == null && backend.convBnAct().supports(x, weight.compute(), geometry);
+    }
+
+    /**
+     * Eval mode: act(bn(this(x)) [+ residual]) in one pass (Backend.convBnAct), as bn.forward(forward(x)) and the
+     * activation would compute it; check fusesInference first. The result is this layer's output buffer.
+     */
+    public Tensor forwardFused(Tensor x, BatchNorm2d bn, Tensor residual, Activation act) {
+        Tensor w = weight.compute();
+        int k = w.dim(0), r = w.dim(2);
+        Tensor y = buffer("y", x.dtype(), x.format(), x.dim(0), k, Math.max(geometry.outH(x.dim(2), r), 0),
+                Math.max(geometry.outW(x.dim(3), r), 0));
+        backend.convBnAct().forwardInference(x, w, geometry, bn.weight().value(), bn.bias().value(), bn.runningMean(), bn.runningVar(),
+                BatchNorm2d.EPS, residual, act, y);
         input = x;
         return y;
     }

@@ -18,6 +18,8 @@ public final class ReLU extends Module {
 
     public static ReLU relu6(Backend backend) { return new ReLU(backend, Activation.RELU6); }
 
+    public Activation kind() { return kind; }
+
     @Override public Tensor forward(Tensor x) {
         output = buffer("y", x.dtype(), x.format(), x.shape());
         backend.activation().forward(kind, x, output);

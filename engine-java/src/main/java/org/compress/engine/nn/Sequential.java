@@ -28,11 +28,8 @@ public class Sequential extends Module {
         if (!stages.isEmpty()) stages.get(0).setInputGradRequired(required);
     }
 
-    @Override public Tensor forward(Tensor x) {
-        Tensor h = x;
-        for (Module m : stages) h = m.forward(h);
-        return h;
-    }
+    /** The stages in order; in eval mode conv -> batch norm [-> ReLU] runs are fused where the backend can (InferenceFusion). */
+    @Override public Tensor forward(Tensor x) { return InferenceFusion.forward(stages, x); }
 
     @Override public Tensor backward(Tensor dy) {
         Tensor g = dy;

@@ -1,7 +1,8 @@
 // The CPU backend: host arrays and plain-Java ops. It is the readable reference every GPU op is tested
 // against, and the fallback where no GPU is usable. CpuBackend.fast() swaps in the native oneDNN/OpenMP ops
-// (Dnnl*: convolution, GEMM, batch norm, activations, the CompRess and InfoNCE losses; F32 only, BF16 stays on
-// the reference) where libcompress_cpu.so loads, with CHANNELS_LAST networks (Nhwc*: pooling and bias in NHWC);
+// (Dnnl*: convolution, GEMM, batch norm, activations, eval-mode conv + BN + activation fusion, the CompRess and
+// InfoNCE losses; F32 only, BF16 stays on the reference) where libcompress_cpu.so loads, with CHANNELS_LAST networks
+// (Nhwc*: pooling and bias in NHWC);
 // new CpuBackend() is always the plain-Java reference.
 package org.compress.engine.backend.cpu;
 
@@ -12,6 +13,7 @@ import org.compress.engine.ops.ActivationOp;
 import org.compress.engine.ops.BatchNormOp;
 import org.compress.engine.ops.BiasOp;
 import org.compress.engine.ops.ConvertOp;
+import org.compress.engine.ops.ConvBnActOp;
 import org.compress.engine.ops.ConvolutionOp;
 import org.compress.engine.ops.DropoutOp;
 import org.compress.engine.ops.EmaOp;
@@ -43,6 +45,7 @@ public final class CpuBackend implements Backend {
     // reference: im2col + blocked GEMM (CpuGemmConvolution; CpuConvolution, the direct definition, is its oracle)
     private final ConvolutionOp convolution;
     private final BatchNormOp batchNorm;
+    private final ConvBnActOp convBnAct;   // eval-mode fusion: oneDNN post-ops on the fast path, none on the reference
     private final PoolingOp pooling;
     private final ActivationOp activation;
     private final BiasOp bias;
@@ -65,6 +68,7 @@ public final class CpuBackend implements Backend {
         gemm = fast ? new DnnlGemm(refGemm) : refGemm;
         convolution = fast ? new DnnlConvolution(refConv) : refConv;
         batchNorm = fast ? new DnnlBatchNorm(refBn) : refBn;
+        convBnAct = fast ? new DnnlConvBnAct() : ConvBnActOp.NONE;
         activation = fast ? new DnnlActivation(refAct) : refAct;
         pooling = fast ? new NhwcPooling(new CpuPooling()) : new CpuPooling();
         bias = fast ? new NhwcBias(new CpuBias()) : new CpuBias();
@@ -129,6 +133,8 @@ public final class CpuBackend implements Backend {
 
     @Override public MemoryBankOp memoryBank() { return memoryBank; }
     @Override public BatchNormOp batchNorm() { return batchNorm; }
+
+    @Override public ConvBnActOp convBnAct() { return convBnAct; }
 
     @Override public PoolingOp pooling() { return pooling; }
 

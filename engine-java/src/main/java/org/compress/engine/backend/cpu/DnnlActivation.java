@@ -12,7 +12,7 @@ final class DnnlActivation implements ActivationOp {
 
     DnnlActivation(ActivationOp reference) { this.reference = reference; }
 
-    private static int code(Activation act) {
+    static int code(Activation act) {
         return switch (act) {
             case IDENTITY -> 0;
             case RELU -> 1;

@@ -30,6 +30,15 @@ final class DnnlBatchNorm implements BatchNormOp {
         }
     }
 
+    /**
+     * scale[ch] = gamma / sqrt(running_var + eps), rounded once from double: inference computes
+     * (x - running_mean) * scale + beta in float (channelAffine); the fused convolution folds the same scale.
+     */
+    static void inferenceScale(Tensor gamma, Tensor runningVar, float eps, float[] scale) {
+        float[] g = a(gamma), rv = a(runningVar);
+        for (int ch = 0; ch < gamma.dim(0); ch++) scale[ch] = (float) (g[o(gamma) + ch] / Math.sqrt((double) rv[o(runningVar) + ch] + eps));
+    }
+
     private static float[] a(Tensor t) { return t.cpuStorage().f32(); }
 
     private static int o(Tensor t) { return (int) t.offset(); }
@@ -65,9 +74,8 @@ final class DnnlBatchNorm implements BatchNormOp {
         }
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         scratch(c);
-        float[] g = a(gamma), b = a(beta), rm = a(runningMean), rv = a(runningVar);
-        for (int ch = 0; ch < c; ch++) mean[ch] = (float) (g[o(gamma) + ch] / Math.sqrt((double) rv[o(runningVar) + ch] + eps));
-        DnnlNative.channelAffine(nhwc(x), n, c, hw, a(x), o(x), rm, o(runningMean), mean, 0, b, o(beta), a(y), o(y));
+        inferenceScale(gamma, runningVar, eps, mean);
+        DnnlNative.channelAffine(nhwc(x), n, c, hw, a(x), o(x), a(runningMean), o(runningMean), mean, 0, a(beta), o(beta), a(y), o(y));
     }
 
     @Override public synchronized void backward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, float eps,

@@ -22,7 +22,10 @@ final class DnnlConvolution implements ConvolutionOp {
         return x.dtype() == DType.F32 && w.dtype() == DType.F32 && y.dtype() == DType.F32 && x.format() == y.format();
     }
 
-    private void geometry(Tensor x, Tensor w, Tensor y, Conv2dParams p) {
+    private void geometry(Tensor x, Tensor w, Tensor y, Conv2dParams p) { geometry(geom, x, w, y, p); }
+
+    /** The native cache key (libcompress_cpu.so's Geometry) of a forward x -> y with w. */
+    static void geometry(int[] geom, Tensor x, Tensor w, Tensor y, Conv2dParams p) {
         geom[0] = x.dim(0); geom[1] = x.dim(1); geom[2] = x.dim(2); geom[3] = x.dim(3);
         geom[4] = w.dim(0); geom[5] = w.dim(2); geom[6] = w.dim(3); geom[7] = y.dim(2); geom[8] = y.dim(3);
         geom[9] = p.strideH(); geom[10] = p.strideW(); geom[11] = p.padH(); geom[12] = p.padW();

@@ -105,6 +105,13 @@ public final class DnnlNative {
      */
     static native void convForward(int[] geom, float[] x, int xo, float[] w, int wo, float[] b, int bo, float[] y, int yo);
 
+    /**
+     * Eval-mode conv + batch norm + residual + activation in one primitive (NHWC activations only):
+     * y = act((conv(x, w) - mean[ch]) * scale[ch] + shift[ch] + residual), residual may be null; act as activation().
+     */
+    static native void convForwardFused(int[] geom, float[] x, int xo, float[] w, int wo, float[] mean, int mo, float[] scale, int so,
+                                        float[] shift, int to, float[] residual, int ro, int act, float[] y, int yo);
+
     static native void convBackwardData(int[] geom, float[] dy, int dyo, float[] w, int wo, float[] dx, int dxo);
 
     static native void convBackwardFilter(int[] geom, float[] x, int xo, float[] dy, int dyo, float[] dw, int dwo);

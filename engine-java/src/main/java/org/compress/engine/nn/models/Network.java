@@ -12,6 +12,7 @@ package org.compress.engine.nn.models;
 import java.util.ArrayList;
 import java.util.List;
 import org.compress.engine.backend.Backend;
+import org.compress.engine.nn.InferenceFusion;
 import org.compress.engine.nn.Init;
 import org.compress.engine.nn.Linear;
 import org.compress.engine.nn.Module;
@@ -90,7 +91,7 @@ public class Network extends Module {
     public Tensor embed(Tensor x) {
         refreshComputeCopies();
         Tensor h = toActivations("input", x);
-        for (Module m : trunk) h = m.forward(h);
+        h = InferenceFusion.forward(trunk, h);   // eval mode: conv -> batch norm [-> ReLU] runs fused where the backend can
         trunkOutput = h;
         embedding = toF32("embeddingF32", h);
         headRan = false;

@@ -187,6 +187,78 @@ class DnnlOpsTest {
         assertBitwise("backward", ref.toFloatArray(dy), ref.toFloatArray(dxRef));
     }
 
+    /**
+     * Eval-mode conv + batch norm (+ residual) + activation as one primitive against the fast backend's separate ops
+     * and against the plain-Java reference. Small-integer x and w make the separate convolution exact; the fused op
+     * folds batch norm into the weights (w * scale rounded to float: every product then carries a relative error of up
+     * to u = 2^-24, and the float sum of R*S*C/groups such terms up to that many more), so per output element
+     *   |fused - separate| <= (taps + 4) u (|scale| sum|w x| + |mean scale| + |shift| + |residual|),
+     * with sum|w x| computed exactly (the reference convolution of |x| and |w|). The reference's batch norm computes
+     * x * scale + shift in double: within the same bound.
+     */
+    @ParameterizedTest(name = "n={0} c={1} {2}x{2} k={3} r={4} stride={5} groups={6} {7} residual={8}")
+    @CsvSource({"4,16,14,16,3,1,1,RELU,true", "4,16,14,32,3,2,1,RELU,false", "4,16,9,32,1,2,1,IDENTITY,false",
+                "3,12,7,12,3,1,12,RELU6,false", "2,1,28,16,3,1,1,RELU,false", "2,24,5,96,1,1,1,IDENTITY,true",
+                "2,8,6,8,3,1,1,RELU6,true"})
+    void fusedConvBatchNormActivationIsTheSeparateOpsWithinTheFoldingRoundings(int n, int c, int h, int k, int r, int s, int g,
+                                                                             Activation act, boolean withResidual) {
+        Conv2dParams geo = new Conv2dParams(s, s, r / 2, r / 2, 1, 1, g);
+        int oh = geo.outH(h, r), ow = geo.outW(h, r);
+        MemoryFormat nhwc = MemoryFormat.CHANNELS_LAST;
+        float[] xv = Fills.smallIntegers(21, n * c * h * h, -2, 2), wv = Fills.smallIntegers(22, k * (c / g) * r * r, -1, 1);
+        Tensor x = as(nchw(xv, n, c, h, h), nhwc), w = as(nchw(wv, k, c / g, r, r), nhwc);
+        float[] gv = Fills.uniform(23, k, 0.5f, 1.5f), bv = Fills.uniform(24, k, -1, 1), mv = Fills.uniform(25, k, -2, 2);
+        float[] vv = Fills.uniform(26, k, 0.5f, 4);
+        Tensor gamma = ref.upload(gv, k), beta = ref.upload(bv, k), mean = ref.upload(mv, k), var = ref.upload(vv, k);
+        float[] rv = withResidual ? Fills.uniform(27, n * k * oh * ow, -3, 3) : null;
+        Tensor residual = withResidual ? as(nchw(rv, n, k, oh, ow), nhwc) : null;
+        float eps = 1e-5f;
+        assertTrue(fast.convBnAct().supports(x, w, geo));
+
+        Tensor fused = emptyNaN(nhwc, n, k, oh, ow);
+        fast.convBnAct().forwardInference(x, w, geo, gamma, beta, mean, var, eps, residual, act, fused);
+
+        Tensor z = emptyNaN(nhwc, n, k, oh, ow), bn = emptyNaN(nhwc, n, k, oh, ow), y = emptyNaN(nhwc, n, k, oh, ow);
+        fast.convolution().forward(x, w, null, z, geo);
+        fast.batchNorm().forwardInference(z, gamma, beta, mean, var, eps, bn);
+        if (residual == null) fast.activation().forward(act, bn, y);
+        else fast.activation().addForward(act, bn, residual, y);
+
+        Tensor xr = as2(x), wr = as2(w), zr = ref.empty(DType.F32, n, k, oh, ow), bnr = ref.empty(DType.F32, n, k, oh, ow);
+        Tensor yr = ref.empty(DType.F32, n, k, oh, ow);
+        ref.convolution().forward(xr, wr, null, zr, geo);
+        ref.batchNorm().forwardInference(zr, gamma, beta, mean, var, eps, bnr);
+        if (residual == null) ref.activation().forward(act, bnr, yr);
+        else ref.activation().addForward(act, bnr, as2(residual), yr);
+
+        // the bound, per element (NCHW order)
+        float[] ax = xv.clone(), aw = wv.clone();
+        for (int i = 0; i < ax.length; i++) ax[i] = Math.abs(ax[i]);
+        for (int i = 0; i < aw.length; i++) aw[i] = Math.abs(aw[i]);
+        Tensor sabs = ref.empty(DType.F32, n, k, oh, ow);
+        ref.convolution().forward(nchw(ax, n, c, h, h), nchw(aw, k, c / g, r, r), null, sabs, geo);
+        float[] sa = ref.toFloatArray(sabs);
+        double u = 0x1p-24, taps = (double) r * r * c / g;
+        double[] bound = new double[sa.length];
+        for (int i = 0; i < sa.length; i++) {
+            int ch = (i / (oh * ow)) % k;
+            double scale = gv[ch] / Math.sqrt(vv[ch] + eps);
+            bound[i] = (taps + 4) * u * (Math.abs(scale) * sa[i] + Math.abs(mv[ch] * scale) + Math.abs(bv[ch]) + (rv == null ? 0 : Math.abs(rv[i])));
+        }
+        float[] got = logical(fused), separate = logical(y), expected = ref.toFloatArray(yr);
+        org.compress.engine.testing.Close.assertWithin("fused vs separate fast ops", got, toDouble(separate), bound);
+        org.compress.engine.testing.Close.assertWithin("fused vs the plain-Java reference", got, toDouble(expected), bound);
+        assertTrue(nonZero(expected), "the output must not be all zeros");
+        assertTrue(!fast.convBnAct().supports(as2(x), wr, geo) && !ref.convBnAct().supports(xr, wr, geo),
+                "NCHW activations and the reference backend are not fused");
+    }
+
+    static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
+
     @Test void nhwcPoolingAndBiasMatchTheReferenceBitForBit() {
         int n = 3, c = 5, h = 9, w = 7;
         PoolParams pool = PoolParams.of(3, 2, 1);
