@@ -86,6 +86,60 @@ class CollectivesTest {
         }
     }
 
+    @Test void syncBatchNormGivesTheSameBitsInNhwcAsInNchw() throws Exception {
+        // the fast CPU backend's networks are CHANNELS_LAST: the synchronised op visits each channel's values in the same
+        // order in both layouts, so y, dx, dGamma, dBeta and the running statistics must be bitwise equal
+        int n = 3, c = 5, h = 4, w = 6, per = n * c * h * w;
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        float[] x = new float[2 * per], dy = new float[2 * per], gamma = {1f, 0.5f, -2f, 3f, 0.75f}, beta = {0f, 1f, -1f, 0.25f, 2f};
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextGaussian() * 2 + 1);
+            dy[i] = (float) rnd.nextGaussian();
+        }
+        List<float[][]> results = InProcessRanks.run(2, (dist, be) -> {
+            int r = dist.rank();
+            float[][] out = new float[12][];
+            int k = 0;
+            for (org.compress.engine.tensor.MemoryFormat f : new org.compress.engine.tensor.MemoryFormat[] {
+                    org.compress.engine.tensor.MemoryFormat.CONTIGUOUS, org.compress.engine.tensor.MemoryFormat.CHANNELS_LAST}) {
+                SyncBatchNorm op = new SyncBatchNorm(dist);
+                Tensor xl = layout(be, java.util.Arrays.copyOfRange(x, r * per, (r + 1) * per), f, n, c, h, w);
+                Tensor dyl = layout(be, java.util.Arrays.copyOfRange(dy, r * per, (r + 1) * per), f, n, c, h, w);
+                Tensor yl = be.empty(DType.F32, f, n, c, h, w), dxl = be.empty(DType.F32, f, n, c, h, w);
+                Tensor rm = be.zeros(DType.F32, c), rv = be.upload(new float[] {1, 1, 1, 1, 1}, c), sm = be.empty(DType.F32, c), si = be.empty(DType.F32, c);
+                Tensor dg = be.empty(DType.F32, c), db = be.empty(DType.F32, c);
+                op.forwardTraining(xl, be.upload(gamma, c), be.upload(beta, c), rm, rv, 0.1f, 1e-5f, yl, sm, si);
+                op.backward(xl, dyl, be.upload(gamma, c), sm, si, 1e-5f, dxl, dg, db);
+                out[k++] = nchw(be, yl);
+                out[k++] = nchw(be, dxl);
+                out[k++] = be.toFloatArray(dg);
+                out[k++] = be.toFloatArray(db);
+                out[k++] = be.toFloatArray(rm);
+                out[k++] = be.toFloatArray(rv);
+            }
+            return out;
+        });
+        String[] names = {"y", "dx", "dGamma", "dBeta", "running mean", "running var"};
+        for (float[][] res : results) {
+            for (int i = 0; i < 6; i++) org.junit.jupiter.api.Assertions.assertArrayEquals(res[i], res[i + 6], names[i] + ": NHWC vs NCHW");
+        }
+    }
+
+    static Tensor layout(Backend be, float[] nchwData, org.compress.engine.tensor.MemoryFormat f, int... shape) {
+        Tensor t = be.upload(nchwData, shape);
+        if (f == org.compress.engine.tensor.MemoryFormat.CONTIGUOUS) return t;
+        Tensor out = be.empty(DType.F32, f, shape);
+        be.convert().convert(t, out);
+        return out;
+    }
+
+    static float[] nchw(Backend be, Tensor t) {
+        if (t.format() == org.compress.engine.tensor.MemoryFormat.CONTIGUOUS) return be.toFloatArray(t);
+        Tensor out = be.empty(DType.F32, t.shape());
+        be.convert().convert(t, out);
+        return be.toFloatArray(out);
+    }
+
     static void close(float ref, float actual, String what) {
         assertTrue(Math.abs(actual - ref) <= 1e-5 + 1e-4 * Math.abs(ref), what + ": " + actual + " vs " + ref);
     }
