@@ -12,7 +12,10 @@
 # With LC_TEACHER=FILE (a teacher written by `compress pretrain`, e.g. models/fashion-mnist-teacher.safetensors) both
 # sides load that teacher instead of pretraining one (--moco-epochs 0), so the student's CompRess-2q movement is
 # compared from the same strong teacher (default FILE then ...-learning-check-given-teacher.jsonl); LC_TRAIN_IMAGES and
-# LC_EPOCHS change the student's images and epochs.
+# LC_EPOCHS change the student's images and epochs. LC_SHARED_INIT=1 (with LC_TEACHER) starts PyTorch's student from
+# ours at random initialisation for the same seed (our random run's student.safetensors, --student-init), so both
+# sides' students start from the same weights and their movements can be compared seed by seed (a paired check: the
+# spread of random initialisations, 57-72 % k = 1 on either side, cancels).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 random_only=0
@@ -53,8 +56,18 @@ run_torch() { # seed, label, extra options
   /usr/bin/python3 bench/learning_check/torch_pipeline.py --seed "$1" --test-images 0 "${common[@]}" "${@:3}" \
     | /usr/bin/python3 -c "import json,sys; r=json.loads(sys.stdin.read()); r['stage']='$2'; r['load_before']='$load'; print(json.dumps(r))" >> "$out"
 }
-echo "{\"command\": \"${LC_TEACHER:+LC_TEACHER=$LC_TEACHER }bench/learning_check/run.sh $([ $random_only = 1 ] && echo '--random-only ')$([ $ours_only = 1 ] && echo '--ours-only ')${seeds[*]}\", \"common\": \"${common[*]}\", \"ours_side\": \"$side\", \"ours_launcher\": \"${COMPRESS:-bin/compress}\", \"date\": \"$(date -u +%FT%TZ)\", \"cpus\": $(nproc), \"load_before\": \"$(uptime | sed 's/.*load average: //')\"}" >> "$out"
+echo "{\"command\": \"${LC_SHARED_INIT:+LC_SHARED_INIT=1 }${LC_TEACHER:+LC_TEACHER=$LC_TEACHER }bench/learning_check/run.sh $([ $random_only = 1 ] && echo '--random-only ')$([ $ours_only = 1 ] && echo '--ours-only ')${seeds[*]}\", \"common\": \"${common[*]}\", \"ours_side\": \"$side\", \"ours_launcher\": \"${COMPRESS:-bin/compress}\", \"date\": \"$(date -u +%FT%TZ)\", \"cpus\": $(nproc), \"load_before\": \"$(uptime | sed 's/.*load average: //')\"}" >> "$out"
 for s in "${seeds[@]}"; do
+  if [ -n "${LC_SHARED_INIT:-}" ]; then
+    [ -n "${LC_TEACHER:-}" ] || { echo "LC_SHARED_INIT needs LC_TEACHER (the teacher both sides load)" >&2; exit 2; }
+    run_ours "$s" random --moco-epochs 0 --epochs 0
+    init="$(ls "$tmp/ours-$s-random"/*/checkpoints/student.safetensors)"
+    [ $ours_only = 1 ] || run_torch "$s" random --moco-epochs 0 --epochs 0 --student-init "$init"
+    [ $ours_only = 1 ] || [ $random_only = 1 ] || run_torch "$s" trained --student-init "$init"
+    [ $random_only = 1 ] || run_ours "$s" trained
+    echo "seed $s done ($(date -u +%T))"
+    continue
+  fi
   [ $ours_only = 1 ] || run_torch "$s" random --moco-epochs 0 --epochs 0
   [ $ours_only = 1 ] || [ $random_only = 1 ] || run_torch "$s" trained
   run_ours "$s" random --moco-epochs 0 --epochs 0

@@ -174,6 +174,8 @@ def main():
     ap.add_argument("--teacher-width", type=int, default=16)
     ap.add_argument("--teacher-checkpoint", default=None, help="a given teacher (safetensors with torchvision names)")
     ap.add_argument("--student-width", type=int, default=8)
+    ap.add_argument("--student-init", default=None,
+                    help="the student's initial weights (safetensors with torchvision names, e.g. ours at random initialisation)")
     ap.add_argument("--moco-epochs", type=int, default=2)
     ap.add_argument("--moco-batch", type=int, default=128)
     ap.add_argument("--moco-lr", type=float, default=0.06)
@@ -205,6 +207,9 @@ def main():
         moco(teacher, resnet18_small(tw, mlp()), x, a, gen)
     teacher.fc = nn.Sequential()  # CompRess uses the trunk (train_student.py: model_t.fc = nn.Sequential())
     student, student_key = resnet18_small(sw, nn.Sequential()), resnet18_small(sw, nn.Sequential())
+    if a.student_init:  # both sides start from the same weights (compress_2q copies them into the key encoder)
+        student.load_state_dict(read_safetensors(a.student_init), strict=True)
+        student_key.load_state_dict(student.state_dict())
     if a.epochs > 0:
         compress_2q(teacher, student, student_key, x, a)
     out = {"side": "pytorch", "seed": a.seed, "train_images": len(x), "test_images": len(xt), "moco_epochs": a.moco_epochs,
