@@ -693,15 +693,24 @@ JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_activatio
     const float* py = pin.pin(y, yo);
     const float* pdy = pin.pin(dy, dyo);
     float* pdx = pin.pin(dx, dxo);
+    // dy is loaded unconditionally and then selected: a load under the condition is a branch per element, which
+    // mispredicts on ReLU's half-positive outputs (measured: 8.3 ms against 0.3 ms for the forward pass on
+    // 256 x 16 x 28 x 28 floats, 2 threads).
     if (act == 0) {
 #pragma omp parallel for simd schedule(static)
         for (long i = 0; i < len; i++) pdx[i] = pdy[i];
     } else if (act == 1) {
 #pragma omp parallel for simd schedule(static)
-        for (long i = 0; i < len; i++) pdx[i] = py[i] > 0.f ? pdy[i] : 0.f;
+        for (long i = 0; i < len; i++) {
+            const float g = pdy[i];
+            pdx[i] = py[i] > 0.f ? g : 0.f;
+        }
     } else {
 #pragma omp parallel for simd schedule(static)
-        for (long i = 0; i < len; i++) pdx[i] = py[i] > 0.f && py[i] < 6.f ? pdy[i] : 0.f;
+        for (long i = 0; i < len; i++) {
+            const float g = pdy[i], v = py[i];
+            pdx[i] = (v > 0.f) & (v < 6.f) ? g : 0.f;
+        }
     }
 }
 
