@@ -7,6 +7,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -65,15 +68,17 @@ bool plain_layouts() {
 }
 
 // Convolution geometry, the cache key: n c h w k r s oh ow sh sw ph pw dh dw groups, then the layouts: activations
-// NHWC (1) or NCHW (0), weights KRSC (1) or KCRS (0).
+// NHWC (1) or NCHW (0), weights KRSC (1) or KCRS (0), then the tuning mode in force when it was made (tuned and
+// untuned primitives of one shape are kept apart).
 struct Geometry {
-    int v[18];
+    int v[19];
     int n() const { return v[0]; } int c() const { return v[1]; } int h() const { return v[2]; } int w() const { return v[3]; }
     int k() const { return v[4]; } int r() const { return v[5]; } int s() const { return v[6]; }
     int oh() const { return v[7]; } int ow() const { return v[8]; }
     int sh() const { return v[9]; } int sw() const { return v[10]; } int ph() const { return v[11]; } int pw() const { return v[12]; }
     int dh() const { return v[13]; } int dw() const { return v[14]; } int groups() const { return v[15]; }
     bool nhwc() const { return v[16] != 0; } bool krsc() const { return v[17] != 0; }
+    int tune() const { return v[18]; }
     bool operator<(const Geometry& o) const { return std::memcmp(v, o.v, sizeof v) < 0; }
 
     memory::desc src(tag t) const { return memory::desc({n(), c(), h(), w()}, dt::f32, t); }
@@ -141,6 +146,84 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Geometry& g, bool bia
     return dnnl::convolution_forward::primitive_desc(d, user_scratchpad(), cpu_engine());
 }
 
+dnnl::stream& cpu_stream();
+
+// Tuning (DnnlNative.tuning, like torch.backends.cudnn.benchmark): when a convolution primitive is first made, every
+// implementation oneDNN offers for it is timed and the fastest kept. Off by default: which one wins can change from
+// one run to the next on a busy machine, and implementations round differently, so tuned runs are not
+// bit-reproducible. Modes: 0 off, 1 on, 2 on with the fused residual always taken as a sum (a test hook: which form
+// wins is otherwise up to the clock).
+std::atomic<int> tune_mode{0};
+
+// Copies n floats with the pool's threads.
+void parallel_copy(float* dst, const float* src, size_t n) {
+    if (dst == src) return;
+    const long chunks = long((n + 65535) / 65536);
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < chunks; i++) {
+        size_t b = size_t(i) * 65536, e = std::min(n, b + 65536);
+        std::memcpy(dst + b, src + b, (e - b) * sizeof(float));
+    }
+}
+
+using Args = std::unordered_map<int, memory>;
+
+// The best of 3 timed runs (after one untimed) of the implementation pd points at, on throwaway operands of the
+// layouts it asks for; `before` runs ahead of each run and is timed with it. An implementation whose first run takes
+// more than 3x `beaten` (the best so far) is not run again.
+double time_impl(const dnnl::primitive_desc_base& pd, const std::function<void(Args&)>& before, double beaten) {
+    static const int kinds[] = {DNNL_ARG_SRC,       DNNL_ARG_WEIGHTS,      DNNL_ARG_BIAS,       DNNL_ARG_DST,
+                                DNNL_ARG_DIFF_SRC,  DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS,  DNNL_ARG_DIFF_DST,
+                                DNNL_ARG_SCRATCHPAD, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1};
+    Args args;
+    for (int kind : kinds) {
+        memory::desc md = pd.query_md(dnnl::query::exec_arg_md, kind);
+        if (md.get_size() == 0) continue;
+        memory m(md, cpu_engine());
+        float* p = static_cast<float*>(m.get_data_handle());
+        for (size_t i = 0; i < md.get_size() / sizeof(float); i++) p[i] = 0.01f * float(i % 97);
+        args[kind] = m;
+    }
+    dnnl::primitive prim(pd.get());
+    auto& st = cpu_stream();
+    double best = 1e30;
+    for (int i = 0; i < 4; i++) {
+        auto t0 = std::chrono::steady_clock::now();
+        if (before) before(args);
+        prim.execute(st, args);
+        st.wait();
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (i == 0 && ms > 3 * beaten) return ms;
+        if (i > 0) best = std::min(best, ms);
+    }
+    return best;
+}
+
+// The place, in oneDNN's list of implementations for what make() describes, of the fastest (reference loops left
+// out), and its time. make() returns a fresh primitive_desc each call; the list is walked on one of them (oneDNN 2.6
+// keeps pointers to the op descriptor and attributes while walking: make() must build from ones that outlive it).
+template <typename PD, typename Make>
+std::pair<int, double> fastest(Make make, const std::function<void(Args&)>& before = {}) {
+    PD pd = make();
+    int best_place = 0, place = 0;
+    double best = 1e30;
+    do {
+        if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) continue;
+        double ms = time_impl(pd, before, best);
+        if (ms < best) best = ms, best_place = place;
+    } while (++place, pd.next_impl());
+    return {best_place, best};
+}
+
+// make()'s primitive_desc moved to the fastest implementation when tuning is on, else oneDNN's first choice.
+template <typename PD, typename Make>
+PD tuned(const Geometry& g, Make make) {
+    int place = g.tune() != 0 ? fastest<PD>(make).first : 0;
+    PD pd = make();
+    for (int i = 0; i < place; i++) pd.next_impl();
+    return pd;
+}
+
 struct ConvForward {
     std::mutex busy;   // a cached primitive's memories are re-pointed per call: one call at a time
     dnnl::convolution_forward prim;
@@ -149,7 +232,16 @@ struct ConvForward {
     std::unordered_map<int, memory> args;   // made once: the memories are handles, re-pointed at every call
     bool has_bias;
     ConvForward(const Geometry& g, bool with_bias) : has_bias(with_bias) {
-        auto pd = forward_pd(g, with_bias);
+        tag any = g.act_inner(), wany = g.wei_inner();
+        auto d = with_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                             g.src(any), g.wei(wany), memory::desc({g.k()}, dt::f32, tag::x),
+                                                             g.dst(any), g.strides(), g.dil(), g.pad_l(), g.pad_r())
+                           : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                             g.src(any), g.wei(wany), g.dst(any), g.strides(), g.dil(), g.pad_l(),
+                                                             g.pad_r());
+        auto attr = user_scratchpad();
+        using PD = dnnl::convolution_forward::primitive_desc;
+        auto pd = tuned<PD>(g, [&] { return PD(d, attr, cpu_engine()); });
         prim = dnnl::convolution_forward(pd);
         src.init(g.src(g.act_plain()), pd.src_desc(), true);
         wei.init(g.wei(g.wei_plain()), pd.weights_desc(), true);
@@ -174,7 +266,9 @@ struct ConvBackwardData {
         tag any = g.act_inner(), wany = g.wei_inner();
         dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.src(any), g.wei(wany), g.dst(any),
                                                 g.strides(), g.dil(), g.pad_l(), g.pad_r());
-        dnnl::convolution_backward_data::primitive_desc pd(d, user_scratchpad(), cpu_engine(), hint);
+        auto attr = user_scratchpad();
+        using PD = dnnl::convolution_backward_data::primitive_desc;
+        auto pd = tuned<PD>(g, [&] { return PD(d, attr, cpu_engine(), hint); });
         prim = dnnl::convolution_backward_data(pd);
         diff_dst.init(g.dst(g.act_plain()), pd.diff_dst_desc(), true);
         wei.init(g.wei(g.wei_plain()), pd.weights_desc(), true);
@@ -196,7 +290,9 @@ struct ConvBackwardWeights {
         tag any = g.act_inner(), wany = g.wei_inner();
         dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.src(any), g.wei(wany), g.dst(any),
                                                    g.strides(), g.dil(), g.pad_l(), g.pad_r());
-        dnnl::convolution_backward_weights::primitive_desc pd(d, user_scratchpad(), cpu_engine(), hint);
+        auto attr = user_scratchpad();
+        using PD = dnnl::convolution_backward_weights::primitive_desc;
+        auto pd = tuned<PD>(g, [&] { return PD(d, attr, cpu_engine(), hint); });
         prim = dnnl::convolution_backward_weights(pd);
         src.init(g.src(g.act_plain()), pd.src_desc(), true);
         diff_dst.init(g.dst(g.act_plain()), pd.diff_dst_desc(), true);
@@ -209,10 +305,12 @@ struct ConvBackwardWeights {
 
 // Inference fusion (eval mode): one forward primitive computes act(bn(conv(x, w)) [+ residual]), bn with the running
 // statistics folded into the convolution, as inference engines do: w' = w * scale[k], bias' = shift - mean * scale
-// (other roundings than the separate ops, a few ulps of the terms), then the residual as a binary post-op and the
-// activation as an eltwise one. Measured against the separate convolution, batch norm and activation passes (width
-// 16, 1x28 and 3x32 inference, 2 threads): 11-14 % faster; batch norm as three per-channel binary post-ops (the
-// separate ops' bits) was no faster than the separate passes (bench/results/2026-12-02-cpu-backend.md).
+// (other roundings than the separate ops, a few ulps of the terms), then the residual and the activation as post-ops.
+// Measured against the separate convolution, batch norm and activation passes (width 16, 1x28 and 3x32 inference,
+// 2 threads): 11-14 % faster; batch norm as three per-channel binary post-ops (the separate ops' bits) was no faster
+// than the separate passes (bench/results/2026-12-02-cpu-backend.md).
+// The residual is a binary-add post-op read in place; with tuning on, a sum post-op (the residual copied into the
+// destination first) competes too: oneDNN 2.6's brgemm convolutions take a sum but not a full-tensor binary add.
 // NHWC only (the residual is read in the destination's layout, which NHWC keeps plain).
 struct ConvFused {
     std::mutex busy;   // a cached primitive's memories are re-pointed per call: one call at a time
@@ -221,19 +319,51 @@ struct ConvFused {
     memory dst, residual, bias, scratch;
     std::unordered_map<int, memory> args;
     std::vector<float> folded_w, folded_b;   // the scaled weights (plain layout) and the folded bias
+    bool sum_residual = false;               // the residual is copied into dst and added by a sum post-op
+
+    // oneDNN 2.6's primitive_desc keeps pointers to its op descriptor and attributes while it walks the list of
+    // implementations (next_impl): the three live together here.
+    struct Desc {
+        dnnl::primitive_attr attr;
+        dnnl::convolution_forward::desc op;
+        dnnl::convolution_forward::primitive_desc pd;
+        static dnnl::primitive_attr attributes(const Geometry& g, bool with_residual, bool as_sum, int act) {
+            dnnl::post_ops po;
+            if (with_residual && as_sum) po.append_sum(1.f);
+            if (with_residual && !as_sum) po.append_binary(dnnl::algorithm::binary_add, g.dst(tag::nhwc));
+            if (act == 1) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+            if (act == 2) po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+            dnnl::primitive_attr attr = user_scratchpad();
+            attr.set_post_ops(po);
+            return attr;
+        }
+        Desc(const Geometry& g, bool with_residual, bool as_sum, int act)
+            : attr(attributes(g, with_residual, as_sum, act)),
+              op(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, g.src(tag::nhwc), g.wei(g.wei_inner()),
+                 memory::desc({g.k()}, dt::f32, tag::x), g.dst(tag::nhwc), g.strides(), g.dil(), g.pad_l(), g.pad_r()),
+              pd(op, attr, cpu_engine()) {}
+    };
+
     ConvFused(const Geometry& g, bool with_residual, int act) {
         auto& eng = cpu_engine();
-        memory::desc bias_desc({g.k()}, dt::f32, tag::x);
-        dnnl::post_ops po;
-        if (with_residual) po.append_binary(dnnl::algorithm::binary_add, g.dst(tag::nhwc));
-        if (act == 1) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-        if (act == 2) po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
-        dnnl::primitive_attr attr = user_scratchpad();
-        attr.set_post_ops(po);
-        dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                          g.src(tag::nhwc), g.wei(g.wei_inner()), bias_desc, g.dst(tag::nhwc), g.strides(),
-                                          g.dil(), g.pad_l(), g.pad_r());
-        dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+        using PD = dnnl::convolution_forward::primitive_desc;
+        int place = 0;
+        if (g.tune() != 0) {
+            // the residual as a binary add read in place, or copied into dst ahead of a sum post-op
+            Desc binary(g, with_residual, false, act);
+            auto best = fastest<PD>([&] { return binary.pd; });
+            if (with_residual) {
+                Desc sum(g, true, true, act);
+                std::vector<float> res(g.dst(tag::nhwc).get_size() / sizeof(float), 0.5f);
+                auto copy = [&res](Args& a) { parallel_copy(static_cast<float*>(a.at(DNNL_ARG_DST).get_data_handle()), res.data(), res.size()); };
+                auto by_sum = fastest<PD>([&] { return sum.pd; }, copy);
+                if (by_sum.second < best.second || g.tune() == 2) best = by_sum, sum_residual = true;
+            }
+            place = best.first;
+        }
+        Desc chosen(g, with_residual, sum_residual, act);
+        for (int i = 0; i < place; i++) chosen.pd.next_impl();
+        const auto& pd = chosen.pd;
         prim = dnnl::convolution_forward(pd);
         src.init(g.src(tag::nhwc), pd.src_desc(), true);
         wei.init(g.wei(g.wei_plain()), pd.weights_desc(), true);
@@ -241,13 +371,14 @@ struct ConvFused {
         scratch = memory(pd.scratchpad_desc(), eng);
         folded_w.resize(size_t(g.k()) * (g.c() / g.groups()) * g.r() * g.s());
         folded_b.resize(g.k());
+        memory::desc bias_desc({g.k()}, dt::f32, tag::x);
         bias = memory(bias_desc, eng, folded_b.data());
         wei.bind(folded_w.data());
         args = {{DNNL_ARG_SRC, src.inner}, {DNNL_ARG_WEIGHTS, wei.inner}, {DNNL_ARG_DST, dst}, {DNNL_ARG_BIAS, bias},
                 {DNNL_ARG_SCRATCHPAD, scratch}};
         if (with_residual) {
             residual = memory(g.dst(tag::nhwc), eng, DNNL_MEMORY_NONE);
-            args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = residual;
+            if (!sum_residual) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = residual;
         }
     }
 };
@@ -269,6 +400,7 @@ T& cached(std::map<K, std::unique_ptr<T>>& cache, const K& key, F make) {
 Geometry geometry(JNIEnv* env, jintArray geom) {
     Geometry g;
     env->GetIntArrayRegion(geom, 0, 18, g.v);
+    g.v[18] = tune_mode;
     return g;
 }
 
@@ -297,6 +429,8 @@ JNIEXPORT jint JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_setThread
     if (threads > 0) omp_set_num_threads(threads);
     return omp_get_max_threads();
 }
+
+JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_setTuning(JNIEnv*, jclass, jint mode) { tune_mode = mode; }
 
 JNIEXPORT jstring JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_version(JNIEnv* env, jclass) {
     const dnnl_version_t* v = dnnl_version();
@@ -347,8 +481,10 @@ JNIEXPORT void JNICALL Java_org_compress_engine_backend_cpu_DnnlNative_convForwa
             for (size_t j = 0; j < per; j++) c.folded_w[k * per + j] = pw[k * per + j] * ps[k];
             c.folded_b[k] = pt[k] - pm[k] * ps[k];
         }
-        if (residual) c.residual.set_data_handle(pin.pin(residual, ro));
-        c.dst.set_data_handle(pin.pin(y, yo));
+        float* py = pin.pin(y, yo);
+        c.dst.set_data_handle(py);
+        if (residual && c.sum_residual) parallel_copy(py, pin.pin(residual, ro), c.dst.get_desc().get_size() / sizeof(float));
+        else if (residual) c.residual.set_data_handle(pin.pin(residual, ro));
         auto& st = cpu_stream();
         c.src.in(st);
         c.wei.in(st);

@@ -3,7 +3,9 @@
 // once; where it cannot load (no library in the jar, no libdnnl on the machine) available() is false and
 // reason() says why, and the CPU backend runs its plain-Java ops instead.
 // Threads: one OpenMP pool for every native op, sized by -Dcompress.threads / $COMPRESS_THREADS (default: all
-// processors), like torch.set_num_threads.
+// processors), like torch.set_num_threads. Tuning: -Dcompress.cpuTune=true / $COMPRESS_CPU_TUNE=1 (default off), like
+// torch.backends.cudnn.benchmark: each convolution shape's oneDNN implementations are timed once and the fastest
+// kept; faster, but not bit-reproducible from run to run.
 package org.compress.engine.backend.cpu;
 
 import java.io.File;
@@ -16,6 +18,8 @@ public final class DnnlNative {
     public static final String LIBRARY_ENV = "COMPRESS_CPU_LIBRARY";
     public static final String THREADS_PROPERTY = "compress.threads";
     public static final String THREADS_ENV = "COMPRESS_THREADS";
+    public static final String TUNE_PROPERTY = "compress.cpuTune";
+    public static final String TUNE_ENV = "COMPRESS_CPU_TUNE";
     static final String RESOURCE = "/linux-x86_64/libcompress_cpu.so";
 
     private static boolean tried;
@@ -31,7 +35,9 @@ public final class DnnlNative {
             try {
                 System.load(locate().getAbsolutePath());
                 int threads = setThreads(configuredThreads());
-                description = version() + " from " + locate() + ", " + threads + " threads";
+                boolean tune = configuredTuning();
+                setTuning(tune ? 1 : 0);
+                description = version() + " from " + locate() + ", " + threads + " threads" + (tune ? ", tuned" : "");
             } catch (EngineException | UnsatisfiedLinkError e) {
                 failure = e.getMessage();
             }
@@ -54,9 +60,37 @@ public final class DnnlNative {
         System.setProperty(THREADS_PROPERTY, Integer.toString(threads));
         if (tried && failure == null) {
             setThreads(threads);
-            description = description.replaceFirst(", \\d+ threads$", ", " + threads + " threads");
+            description = description.replaceFirst(", \\d+ threads", ", " + threads + " threads");
         }
         return threads;
+    }
+
+    /**
+     * Switches tuning on or off (torch.backends.cudnn.benchmark): recorded as -Dcompress.cpuTune for a library not
+     * loaded yet, applied at once to a loaded one (to convolution shapes met from then on).
+     */
+    public static synchronized void tuning(boolean on) {
+        System.setProperty(TUNE_PROPERTY, Boolean.toString(on));
+        if (tried && failure == null) {
+            setTuning(on ? 1 : 0);
+            description = description.replace(", tuned", "") + (on ? ", tuned" : "");
+        }
+    }
+
+    /** -Dcompress.cpuTune (true / false), else $COMPRESS_CPU_TUNE (1 / 0), else off. */
+    public static boolean configuredTuning() {
+        String v = System.getProperty(TUNE_PROPERTY);
+        String from = TUNE_PROPERTY;
+        if (v == null || v.isBlank()) {
+            v = System.getenv(TUNE_ENV);
+            from = TUNE_ENV;
+        }
+        if (v == null || v.isBlank()) return false;
+        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "1", "true", "on", "yes" -> true;
+            case "0", "false", "off", "no" -> false;
+            default -> throw new IllegalArgumentException(from + ": expected 1 or 0 (true or false), found '" + v + "'");
+        };
     }
 
     /** -Dcompress.threads, else $COMPRESS_THREADS, else the processor count. */
@@ -96,6 +130,13 @@ public final class DnnlNative {
 
     /** Sets the OpenMP pool's size (threads >= 1) and returns the size in force. */
     static native int setThreads(int threads);
+
+    /**
+     * Times each convolution shape's implementations when its primitive is made (see the header): 0 off, 1 on, 2 on
+     * with the fused residual always taken as a sum post-op (for tests: which form wins is otherwise up to the clock).
+     * Tuned and untuned primitives of one shape are cached apart.
+     */
+    static native void setTuning(int mode);
 
     static native String version();
 
