@@ -1,14 +1,14 @@
 // Key-value store in a folder on a file system every rank sees (COMPRESS_STORE_FILE, like torch's FileStore):
-// one file per key, written atomically (temp file + rename); get() polls. It cannot tell which rank died.
+// one file per key, written atomically (AtomicFiles: temp file + rename); get() polls. It cannot tell which rank died.
 package org.compress.engine.dist;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.HexFormat;
+import org.compress.engine.io.AtomicFiles;
 
 public final class FileStore implements Store {
     private final Path dir;
@@ -29,9 +29,7 @@ public final class FileStore implements Store {
     @Override public void set(String key, byte[] value) {
         Path target = file(key);
         try {
-            Path tmp = Files.createTempFile(dir, ".set", ".tmp");
-            Files.write(tmp, value);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.write(target, value);   // the umask's permissions: ranks may run as other users of a group
         } catch (IOException e) {
             throw new DistException("store: cannot write key '" + key + "' to " + target + ": " + e, e);
         }

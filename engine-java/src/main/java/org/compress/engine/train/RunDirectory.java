@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -234,25 +233,13 @@ public final class RunDirectory implements AutoCloseable {
         return Files.exists(checkpoint) && Files.exists(checkpoint.resolveSibling(checkpoint.getFileName() + ".done"));
     }
 
-    private static final java.util.Random TEMP_NAMES = new java.security.SecureRandom();
-
     /**
-     * Writes via a temporary file in the same folder, fsync, then an atomic rename. The temporary name is unique
-     * (".NAME.<random>.tmp"), so two writers of one file (two runs updating their folder's summary.csv) never
-     * write into or rename each other's temporary.
+     * Writes via a temporary file in the same folder, fsync, then an atomic rename (AtomicFiles.write): the temporary
+     * name is unique, so two writers of one file (two runs updating their folder's summary.csv) never write into or
+     * rename each other's temporary.
      */
     public static void writeAtomically(Path target, byte[] bytes) throws IOException {
-        // not Files.createTempFile: it makes the file owner-only (0600); results keep the umask's permissions
-        Path tmp = target.resolveSibling("." + target.getFileName() + "." + Long.toUnsignedString(TEMP_NAMES.nextLong(), 36) + ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ch.write(java.nio.ByteBuffer.wrap(bytes));
-                ch.force(true);
-            }
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        org.compress.engine.io.AtomicFiles.write(target, bytes);
     }
 
     @Override public synchronized void close() {

@@ -84,6 +84,13 @@ class RendezvousTest {
             a.set("gloo/rank0", new byte[] {1, 2});
             assertEquals(2, b.get("gloo/rank0").length);
             assertThrows(DistException.class, () -> b.get("missing"));
+            // key files keep the umask's permissions (ranks of one group may run as other users), not 0600
+            java.nio.file.Path plain = java.nio.file.Files.write(dir.resolve("plain"), new byte[1]);
+            try (var keys = java.nio.file.Files.list(dir)) {
+                for (java.nio.file.Path key : keys.filter(p -> !p.equals(plain)).toList()) {
+                    assertEquals(java.nio.file.Files.getPosixFilePermissions(plain), java.nio.file.Files.getPosixFilePermissions(key), key.toString());
+                }
+            }
         }
     }
 
