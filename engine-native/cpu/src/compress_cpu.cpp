@@ -199,16 +199,22 @@ double time_impl(const dnnl::primitive_desc_base& pd, const std::function<void(A
     return best;
 }
 
-// The place, in oneDNN's list of implementations for what make() describes, of the fastest (reference loops left
-// out), and its time. make() returns a fresh primitive_desc each call; the list is walked on one of them (oneDNN 2.6
-// keeps pointers to the op descriptor and attributes while walking: make() must build from ones that outlive it).
+// The place, in oneDNN's list of implementations for what make() describes, of the fastest, and its time. make()
+// returns a fresh primitive_desc each call; the list is walked on one of them (oneDNN 2.6 keeps pointers to the op
+// descriptor and attributes while walking: make() must build from ones that outlive it).
+// Only implementations for the instruction set of oneDNN's first choice compete (its name's ":avx512_core" part, say):
+// the lower ones it lists after it (avx2, sse41, gemm, reference loops) never won in the measurements of
+// bench/native/conv_impls.cpp, and each costs a JIT compile and a run.
 template <typename PD, typename Make>
 std::pair<int, double> fastest(Make make, const std::function<void(Args&)>& before = {}) {
     PD pd = make();
     int best_place = 0, place = 0;
     double best = 1e30;
+    const std::string first = pd.impl_info_str();
+    const std::string isa = first.find(':') == std::string::npos ? first : first.substr(first.find(':'));
     do {
-        if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) continue;
+        const std::string name = pd.impl_info_str();
+        if (name.size() < isa.size() || name.compare(name.size() - isa.size(), isa.size(), isa) != 0) continue;
         double ms = time_impl(pd, before, best);
         if (ms < best) best = ms, best_place = place;
     } while (++place, pd.next_impl());
