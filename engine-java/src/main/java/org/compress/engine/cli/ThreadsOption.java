@@ -12,7 +12,7 @@ final class ThreadsOption {
     void threads(int n) { DnnlNative.threads(n); }
 
     @Option(names = "--cpu-tune", negatable = true,
-            description = "time every oneDNN implementation of each convolution shape once and keep the fastest (like "
+            description = "experimental: time oneDNN's implementations of each convolution shape once and keep the fastest (like "
                     + "torch.backends.cudnn.benchmark): faster, but runs are not bit-reproducible (default: $COMPRESS_CPU_TUNE, else off)")
     void tune(boolean on) { DnnlNative.tuning(on); }
 }
