@@ -113,7 +113,8 @@ def cpu_key_ours(r):
     name = r["benchmark"].rsplit(".", 2)[-2]
     p = r.get("params", {})
     if name == "CpuStepBenchmark":
-        return ("resnet18", f"width {p['width']}", p["input"], p["mode"]), int(p["batch"])
+        arch = p.get("arch", "resnet18")
+        return (arch, f"width {p['width'] if arch == 'resnet18' else '1.0'}", p["input"], p["mode"]), int(p["batch"])
     return (p["work"], CPU_LOSS_SHAPES[p["work"]][0], "", "step"), CPU_LOSS_SHAPES[p["work"]][1]
 
 
@@ -123,7 +124,7 @@ CPU_LOSS_SHAPES = {"compress2q": ("B 256, 2 x 16,384 x 128 F32 banks", 256), "kn
 
 def cpu_key_peer(rec):
     if rec["work"] == "cpu_step":
-        return ("resnet18", f"width {rec['width']}", rec["input"], rec["mode"])
+        return (rec.get("arch", "resnet18"), f"width {rec['width']}", rec["input"], rec["mode"])
     return (rec["work"], CPU_LOSS_SHAPES[rec["work"]][0], "", "step")
 
 
@@ -133,7 +134,7 @@ def cpu_table(folder):
     import re
     import statistics
     ours, peer = {}, {}
-    for path in sorted(glob.glob(os.path.join(folder, "ours-r*.json"))):
+    for path in sorted(glob.glob(os.path.join(folder, "ours-*r*.json"))):
         rnd = int(re.search(r"-r(\d+)", path).group(1))
         try:
             results = json.load(open(path))
@@ -152,12 +153,12 @@ def cpu_table(folder):
                 peer.setdefault(cpu_key_peer(rec), {})[rnd] = rec["img_s"] if "img_s" in rec else rec["items_s"]
     print("| work | shape | input | step | ours per round (/s) | PyTorch per round (/s) | ratio per round | median ratio | target |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for key in sorted(set(ours) | set(peer), key=lambda k: (k[0], k[2], int(k[1].split()[-1]) if k[1].startswith("width") else 0, k[3])):
+    for key in sorted(set(ours) | set(peer), key=lambda k: (k[0], k[2], float(k[1].split()[-1]) if k[1].startswith("width") else 0, k[3])):
         o, q = ours.get(key, {}), peer.get(key, {})
         rounds = sorted(set(o) | set(q))
         ratios = [o[r] / q[r] for r in rounds if r in o and r in q and q[r] > 0]
-        width = int(key[1].split()[-1]) if key[1].startswith("width") else None
-        target = CPU_TARGETS.get(width, 1.0) if key[0] == "resnet18" else None
+        width = int(key[1].split()[-1]) if key[0] == "resnet18" else None
+        target = CPU_TARGETS.get(width, 1.0) if key[0] == "resnet18" else 1.0 if key[0] == "mobilenetv2" else None
         med = statistics.median(ratios) if ratios else None
         fmt = lambda d: " / ".join(f"{d[r]:,.0f}" if r in d else "-" for r in rounds)
         print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {fmt(o)} | {fmt(q)} | "

@@ -6,12 +6,16 @@ torch.set_num_threads(--threads):
   infer: eval-mode embedding (trunk only) under no_grad.
 Images are fp32 NCHW (PyTorch's default CPU layout; PyTorch reorders to oneDNN's blocked layout inside each
 convolution). Each case warms up, then runs steps for about --seconds; the median step time is reported.
-Prints one JSON object per line: {"work": "cpu_step", "width", "input", "mode", "batch", "threads", "ms", "img_s"}
+Prints one JSON object per line: {"work": "cpu_step", "arch", "width", "input", "mode", "batch", "threads", "ms", "img_s"}
+--archs resnet18,mobilenetv2 adds torchvision's MobileNetV2 (width 1.0, 10 classes, its first convolution stride 1
+and taking the input's channels: the engine's small-input MobileNetV2); --widths applies to ResNet-18 only.
+--channels-last runs network and input in torch.channels_last (PyTorch's NHWC) instead of its default NCHW.
 With --loss also the peers of CpuLossBenchmark ({"work": "compress2q" | "knn", "ms", "items_s"}):
   compress2q: a CompRess-2q loss step, batch 256, 128-d, two fp32 banks of 16,384: L2-normalise, KL of the softmaxed
               similarities (tau 0.04), backward to the student embedding, enqueue both banks;
   knn: 10,000 queries against 60,000 128-d features, k = 20, InstDisc votes exp(s / 0.07), 512 queries per matmul.
     /usr/bin/python3 bench/peer/cpu_peer.py --threads 2 --widths 16 --inputs 1x28 --modes train,infer [--loss]
+                                            [--archs resnet18,mobilenetv2]
 """
 import argparse
 import json
@@ -61,11 +65,30 @@ class SmallResNet18(nn.Module):
         return self.fc(self.embed(x))
 
 
-def run_case(width, inp, mode, batch, seconds, threads):
+class SmallMobileNetV2(nn.Module):
+    """torchvision's MobileNetV2 with the first convolution at stride 1 on `in_channels`, as the engine builds it."""
+
+    def __init__(self, in_channels, classes=10):
+        super().__init__()
+        import torchvision
+        m = torchvision.models.mobilenet_v2(num_classes=classes)
+        m.features[0][0] = nn.Conv2d(in_channels, 32, 3, 1, 1, bias=False)
+        self.features, self.classifier = m.features, m.classifier
+
+    def embed(self, x):
+        return torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1)
+
+    def forward(self, x):
+        return self.classifier(self.embed(x))
+
+
+def run_case(arch, width, inp, mode, batch, seconds, threads, channels_last=False):
     channels, size = (int(v) for v in inp.split("x"))
     torch.manual_seed(1)
-    net = SmallResNet18(channels, width)
+    net = SmallResNet18(channels, width) if arch == "resnet18" else SmallMobileNetV2(channels)
     x = torch.randn(batch, channels, size, size)
+    if channels_last:
+        net, x = net.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
     labels = torch.arange(batch) % 10
     if mode == "train":
         net.train()
@@ -88,7 +111,8 @@ def run_case(width, inp, mode, batch, seconds, threads):
         step()
         times.append(time.perf_counter() - t0)
     ms = 1e3 * statistics.median(times)
-    return {"work": "cpu_step", "width": width, "input": inp, "mode": mode, "batch": batch, "threads": threads,
+    return {"work": "cpu_step", "arch": arch, "width": width, "input": inp, "mode": mode, "batch": batch, "threads": threads,
+            "layout": "channels_last" if channels_last else "nchw",
             "steps": len(times), "ms": round(ms, 2), "img_s": round(batch / ms * 1e3, 1)}
 
 
@@ -156,15 +180,20 @@ def main():
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--loss", action="store_true", help="also the CompRess-2q step and the k-NN pass")
+    ap.add_argument("--archs", default="resnet18", help="resnet18 and/or mobilenetv2")
+    ap.add_argument("--channels-last", action="store_true", help="torch.channels_last network and input")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.loss:
         print(json.dumps(compress2q(a.seconds, a.threads)), flush=True)
         print(json.dumps(knn(a.seconds, a.threads)), flush=True)
-    for w in (int(v) for v in a.widths.split(",")):
-        for inp in a.inputs.split(","):
-            for mode in a.modes.split(","):
-                print(json.dumps(run_case(w, inp, mode, a.batch, a.seconds, a.threads)), flush=True)
+    for arch in a.archs.split(","):
+        if arch not in ("resnet18", "mobilenetv2"):
+            raise SystemExit(f"--archs: expected resnet18 or mobilenetv2, found {arch}")
+        for w in ((int(v) for v in a.widths.split(",")) if arch == "resnet18" else ["1.0"]):
+            for inp in a.inputs.split(","):
+                for mode in a.modes.split(","):
+                    print(json.dumps(run_case(arch, w, inp, mode, a.batch, a.seconds, a.threads, a.channels_last)), flush=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
 //   train: forward (10-class linear head) + backward + SGD (momentum 0.9, weight decay 1e-4); the loss gradient is
 //          a fixed tensor (softmax cross-entropy's gradient at a uniform prediction), as in ResNetStepBenchmark;
 //   infer: eval-mode embedding (trunk only).
+// -p arch=mobilenetv2: torchvision's MobileNetV2 (width 1.0, stride-1 stem for small inputs; the width parameter is
+// not used), the depthwise and grouped convolutions' network.
 // Each iteration prints its own "[cpu-step] ... img/s" line.
 //   java -cp bench/target/benchmarks.jar org.openjdk.jmh.Main CpuStepBenchmark -p width=16 -p input=1x28
 package org.compress.bench;
@@ -15,7 +17,9 @@ import java.util.concurrent.TimeUnit;
 import org.compress.engine.backend.Backend;
 import org.compress.engine.backend.Backends;
 import org.compress.engine.nn.models.Head;
+import org.compress.engine.nn.models.MobileNetV2;
 import org.compress.engine.nn.models.ModelConfig;
+import org.compress.engine.nn.models.Network;
 import org.compress.engine.nn.models.ResNet;
 import org.compress.engine.optim.Sgd;
 import org.compress.engine.tensor.DType;
@@ -45,6 +49,7 @@ public class CpuStepBenchmark {
     static final float LR = 0.01f;
 
     @Param({"cpu"}) public String backend;
+    @Param({"resnet18"}) public String arch;
     @Param({"8", "16", "64"}) public int width;
     @Param({"1x28", "3x32"}) public String input;
     @Param({"train", "infer"}) public String mode;
@@ -52,7 +57,7 @@ public class CpuStepBenchmark {
 
     Backend be;
     Backend backendOverride;   // CpuStepProfile's timing proxy; null: Backends.select(backend)
-    ResNet net;
+    Network net;
     Sgd sgd;
     Tensor images;
     Tensor dLogits;
@@ -67,7 +72,11 @@ public class CpuStepBenchmark {
         train = mode.equals("train");
         ModelConfig config = ModelConfig.smallImages(channels).withBaseWidth(width).withHead(Head.linear(CLASSES)).withSeed(1)
                 .withMemoryFormat(be.preferredFormat(DType.F32));   // NHWC on the fast CPU backend, as the trainer builds it
-        net = ResNet.resnet18(be, config);
+        net = switch (arch) {
+            case "resnet18" -> ResNet.resnet18(be, config);
+            case "mobilenetv2" -> new MobileNetV2(be, config);
+            default -> throw new IllegalArgumentException("arch: expected resnet18 or mobilenetv2, found " + arch);
+        };
         if (train) {
             net.train();
             sgd = new Sgd(be, net.namedParameters(), Sgd.Options.compress());
@@ -77,8 +86,8 @@ public class CpuStepBenchmark {
         }
         images = be.upload(randomImages(batch * channels * size * size), batch, channels, size, size);
         runStep();   // buffers and native primitives are made here, outside the measurement
-        System.out.printf(Locale.ROOT, "%n[cpu-step] %s: resnet18 width %d %s %s batch %d %s, %.2f M parameters%n", be, width, input,
-                mode, batch, config.memoryFormat(), net.parameterCount() / 1e6);
+        System.out.printf(Locale.ROOT, "%n[cpu-step] %s: %s width %s %s %s batch %d %s, %.2f M parameters%n", be, arch,
+                arch.equals("resnet18") ? Integer.toString(width) : "1.0", input, mode, batch, config.memoryFormat(), net.parameterCount() / 1e6);
     }
 
     /** d(mean cross-entropy)/d(logits) at a uniform prediction: (1/C - [c = label]) / N, labels i mod C. */
@@ -122,7 +131,8 @@ public class CpuStepBenchmark {
     @TearDown(Level.Iteration) public void endIteration() {
         double seconds = (System.nanoTime() - iterationStart) / 1e9;
         if (steps > 0) {
-            System.out.printf(Locale.ROOT, "[cpu-step] width %d %s %s: %d steps, %.2f ms/step, %.0f img/s%n", width, input, mode, steps,
+            System.out.printf(Locale.ROOT, "[cpu-step] %s width %s %s %s: %d steps, %.2f ms/step, %.0f img/s%n", arch,
+                    arch.equals("resnet18") ? Integer.toString(width) : "1.0", input, mode, steps,
                     1e3 * seconds / steps, batch * steps / seconds);
         }
     }

@@ -1,7 +1,7 @@
 // Where a CPU ResNet step goes: the same step as CpuStepBenchmark, with every backend op call timed through a
 // proxy (interface.method -> total ms per step and share of the step); "other" is what runs outside the ops (the
 // layers' Java). A diagnostic, not a benchmark: the proxy adds a few microseconds per call.
-//   java -cp bench/target/benchmarks.jar org.compress.bench.CpuStepProfile [backend] [width] [input] [mode] [steps]
+//   java -cp bench/target/benchmarks.jar org.compress.bench.CpuStepProfile [backend] [width] [input] [mode] [steps] [arch]
 package org.compress.bench;
 
 import java.lang.reflect.InvocationHandler;
@@ -57,6 +57,7 @@ public final class CpuStepProfile {
         b.width = args.length > 1 ? Integer.parseInt(args[1]) : 16;
         b.input = args.length > 2 ? args[2] : "1x28";
         b.mode = args.length > 3 ? args[3] : "train";
+        b.arch = args.length > 5 ? args[5] : "resnet18";
         int steps = args.length > 4 ? Integer.parseInt(args[4]) : 20;
         b.batch = 256;
         b.backendOverride = timed(Backends.select(b.backend));
