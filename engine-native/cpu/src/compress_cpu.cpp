@@ -169,15 +169,21 @@ void parallel_copy(float* dst, const float* src, size_t n) {
 using Args = std::unordered_map<int, memory>;
 
 // The best of 3 timed runs (after one untimed) of the implementation pd points at, on throwaway operands of the
-// layouts it asks for; `before` runs ahead of each run and is timed with it. An implementation whose first run takes
-// more than 3x `beaten` (the best so far) is not run again.
-double time_impl(const dnnl::primitive_desc_base& pd, const std::function<void(Args&)>& before, double beaten) {
-    static const int kinds[] = {DNNL_ARG_SRC,       DNNL_ARG_WEIGHTS,      DNNL_ARG_BIAS,       DNNL_ARG_DST,
-                                DNNL_ARG_DIFF_SRC,  DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS,  DNNL_ARG_DIFF_DST,
-                                DNNL_ARG_SCRATCHPAD, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1};
+// layouts it asks for (its typed descriptor queries: a convolution's source, weights, bias, destination, their
+// gradients and the scratchpad; the residual of a binary-add post-op when `binary_residual`); `before` runs ahead of
+// each run and is timed with it. An implementation whose first run takes more than 3x `beaten` (the best so far) is
+// not run again.
+double time_impl(const dnnl::primitive_desc_base& pd, const std::function<void(Args&)>& before, double beaten,
+                 bool binary_residual = false) {
+    const std::pair<int, memory::desc> wanted[] = {
+        {DNNL_ARG_SRC, pd.src_desc(0)},           {DNNL_ARG_WEIGHTS, pd.weights_desc(0)},
+        {DNNL_ARG_BIAS, pd.weights_desc(1)},      {DNNL_ARG_DST, pd.dst_desc(0)},
+        {DNNL_ARG_DIFF_SRC, pd.diff_src_desc(0)}, {DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc(0)},
+        {DNNL_ARG_DIFF_BIAS, pd.diff_weights_desc(1)}, {DNNL_ARG_DIFF_DST, pd.diff_dst_desc(0)},
+        {DNNL_ARG_SCRATCHPAD, pd.scratchpad_desc()},
+        {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, binary_residual ? pd.dst_desc(0) : memory::desc()}};
     Args args;
-    for (int kind : kinds) {
-        memory::desc md = pd.query_md(dnnl::query::exec_arg_md, kind);
+    for (const auto& [kind, md] : wanted) {
         if (md.get_size() == 0) continue;
         memory m(md, cpu_engine());
         float* p = static_cast<float*>(m.get_data_handle());
@@ -206,7 +212,7 @@ double time_impl(const dnnl::primitive_desc_base& pd, const std::function<void(A
 // the lower ones it lists after it (avx2, sse41, gemm, reference loops) never won in the measurements of
 // bench/native/conv_impls.cpp, and each costs a JIT compile and a run.
 template <typename PD, typename Make>
-std::pair<int, double> fastest(Make make, const std::function<void(Args&)>& before = {}) {
+std::pair<int, double> fastest(Make make, const std::function<void(Args&)>& before = {}, bool binary_residual = false) {
     PD pd = make();
     int best_place = 0, place = 0;
     double best = 1e30;
@@ -215,7 +221,7 @@ std::pair<int, double> fastest(Make make, const std::function<void(Args&)>& befo
     do {
         const std::string name = pd.impl_info_str();
         if (name.size() < isa.size() || name.compare(name.size() - isa.size(), isa.size(), isa) != 0) continue;
-        double ms = time_impl(pd, before, best);
+        double ms = time_impl(pd, before, best, binary_residual);
         if (ms < best) best = ms, best_place = place;
     } while (++place, pd.next_impl());
     return {best_place, best};
@@ -357,7 +363,7 @@ struct ConvFused {
         if (g.tune() != 0) {
             // the residual as a binary add read in place, or copied into dst ahead of a sum post-op
             Desc binary(g, with_residual, false, act);
-            auto best = fastest<PD>([&] { return binary.pd; });
+            auto best = fastest<PD>([&] { return binary.pd; }, {}, with_residual);
             if (with_residual) {
                 Desc sum(g, true, true, act);
                 std::vector<float> res(g.dst(tag::nhwc).get_size() / sizeof(float), 0.5f);
