@@ -81,12 +81,19 @@ final class NhwcPooling implements PoolingOp {
         float[] xa = x.cpuStorage().f32(), ya = y.cpuStorage().f32();
         int xo = (int) x.offset(), yo = (int) y.offset();
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = y.dim(2), ow = y.dim(3);
-        for (int b = 0; b < n; b++) for (int i = 0; i < oh; i++) for (int j = 0; j < ow; j++) for (int ch = 0; ch < c; ch++) {
+        double[] sum = channelSums(c);
+        // per output pixel, the bin's rows with the channels innermost (contiguous in NHWC); each channel's double sum
+        // still runs over the bin in the reference's (row, column) order, so the bits are the reference's
+        for (int b = 0; b < n; b++) for (int i = 0; i < oh; i++) for (int j = 0; j < ow; j++) {
             int h0 = CpuPooling.binStart(i, h, oh), h1 = CpuPooling.binEnd(i, h, oh);
             int w0 = CpuPooling.binStart(j, w, ow), w1 = CpuPooling.binEnd(j, w, ow);
-            double sum = 0;
-            for (int a = h0; a < h1; a++) for (int bw = w0; bw < w1; bw++) sum += xa[xo + ((b * h + a) * w + bw) * c + ch];
-            ya[yo + ((b * oh + i) * ow + j) * c + ch] = (float) (sum / ((h1 - h0) * (w1 - w0)));
+            Arrays.fill(sum, 0, c, 0.0);
+            for (int a = h0; a < h1; a++) for (int bw = w0; bw < w1; bw++) {
+                int row = xo + ((b * h + a) * w + bw) * c;
+                for (int ch = 0; ch < c; ch++) sum[ch] += xa[row + ch];
+            }
+            int out = yo + ((b * oh + i) * ow + j) * c, count = (h1 - h0) * (w1 - w0);
+            for (int ch = 0; ch < c; ch++) ya[out + ch] = (float) (sum[ch] / count);
         }
     }
 
@@ -100,11 +107,33 @@ final class NhwcPooling implements PoolingOp {
         int go = (int) dy.offset(), dxo = (int) dx.offset();
         int n = dx.dim(0), c = dx.dim(1), h = dx.dim(2), w = dx.dim(3), oh = dy.dim(2), ow = dy.dim(3);
         Arrays.fill(da, dxo, dxo + n * h * w * c, 0f);
-        for (int b = 0; b < n; b++) for (int i = 0; i < oh; i++) for (int j = 0; j < ow; j++) for (int ch = 0; ch < c; ch++) {
+        float[] g = channelGrads(c);
+        for (int b = 0; b < n; b++) for (int i = 0; i < oh; i++) for (int j = 0; j < ow; j++) {
             int h0 = CpuPooling.binStart(i, h, oh), h1 = CpuPooling.binEnd(i, h, oh);
             int w0 = CpuPooling.binStart(j, w, ow), w1 = CpuPooling.binEnd(j, w, ow);
-            float g = ga[go + ((b * oh + i) * ow + j) * c + ch] / ((h1 - h0) * (w1 - w0));
-            for (int a = h0; a < h1; a++) for (int bw = w0; bw < w1; bw++) da[dxo + ((b * h + a) * w + bw) * c + ch] += g;
+            int in = go + ((b * oh + i) * ow + j) * c, count = (h1 - h0) * (w1 - w0);
+            for (int ch = 0; ch < c; ch++) g[ch] = ga[in + ch] / count;
+            for (int a = h0; a < h1; a++) for (int bw = w0; bw < w1; bw++) {
+                int row = dxo + ((b * h + a) * w + bw) * c;
+                for (int ch = 0; ch < c; ch++) da[row + ch] += g[ch];
+            }
         }
     }
+
+    /** A per-thread buffer of c doubles, grown once: a steady step allocates nothing here. */
+    private static double[] channelSums(int c) {
+        double[] a = SUMS.get();
+        if (a.length < c) SUMS.set(a = new double[c]);
+        return a;
+    }
+
+    /** The same for c floats. */
+    private static float[] channelGrads(int c) {
+        float[] a = GRADS.get();
+        if (a.length < c) GRADS.set(a = new float[c]);
+        return a;
+    }
+
+    private static final ThreadLocal<double[]> SUMS = ThreadLocal.withInitial(() -> new double[0]);
+    private static final ThreadLocal<float[]> GRADS = ThreadLocal.withInitial(() -> new float[0]);
 }
