@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -136,14 +136,19 @@ dnnl::primitive_attr user_scratchpad() {
     return attr;
 }
 
-dnnl::convolution_forward::primitive_desc forward_pd(const Geometry& g, bool bias) {
+// The training-mode forward convolution in the layouts the primitive computes in (with or without a bias).
+dnnl::convolution_forward::desc forward_desc(const Geometry& g, bool bias) {
     tag any = g.act_inner(), wany = g.wei_inner();
-    auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                    g.src(any), g.wei(wany), memory::desc({g.k()}, dt::f32, tag::x), g.dst(any),
-                                                    g.strides(), g.dil(), g.pad_l(), g.pad_r())
-                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                    g.src(any), g.wei(wany), g.dst(any), g.strides(), g.dil(), g.pad_l(), g.pad_r());
-    return dnnl::convolution_forward::primitive_desc(d, user_scratchpad(), cpu_engine());
+    return bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                  g.src(any), g.wei(wany), memory::desc({g.k()}, dt::f32, tag::x), g.dst(any),
+                                                  g.strides(), g.dil(), g.pad_l(), g.pad_r())
+                : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                                  g.src(any), g.wei(wany), g.dst(any), g.strides(), g.dil(), g.pad_l(), g.pad_r());
+}
+
+// oneDNN's first choice for it: the backward primitives' hint.
+dnnl::convolution_forward::primitive_desc forward_pd(const Geometry& g, bool bias) {
+    return dnnl::convolution_forward::primitive_desc(forward_desc(g, bias), user_scratchpad(), cpu_engine());
 }
 
 dnnl::stream& cpu_stream();
@@ -244,13 +249,7 @@ struct ConvForward {
     std::unordered_map<int, memory> args;   // made once: the memories are handles, re-pointed at every call
     bool has_bias;
     ConvForward(const Geometry& g, bool with_bias) : has_bias(with_bias) {
-        tag any = g.act_inner(), wany = g.wei_inner();
-        auto d = with_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                             g.src(any), g.wei(wany), memory::desc({g.k()}, dt::f32, tag::x),
-                                                             g.dst(any), g.strides(), g.dil(), g.pad_l(), g.pad_r())
-                           : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                             g.src(any), g.wei(wany), g.dst(any), g.strides(), g.dil(), g.pad_l(),
-                                                             g.pad_r());
+        auto d = forward_desc(g, with_bias);   // outlives the tuning's walk over implementations
         auto attr = user_scratchpad();
         using PD = dnnl::convolution_forward::primitive_desc;
         auto pd = tuned<PD>(g, [&] { return PD(d, attr, cpu_engine()); });
