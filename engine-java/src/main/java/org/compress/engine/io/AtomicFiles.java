@@ -18,12 +18,17 @@ public final class AtomicFiles {
 
     private AtomicFiles() {}
 
+    /** A fresh name ".NAME.<random>.tmp" beside {@code target} for a temporary that is renamed onto it. */
+    public static Path temporaryFor(Path target) {
+        return target.resolveSibling("." + target.getFileName() + "." + Long.toUnsignedString(TEMP_NAMES.nextLong(), 36) + ".tmp");
+    }
+
     /**
      * Writes {@code bytes} to {@code target} via ".NAME.<random>.tmp" beside it (unique, so two writers of one file
      * never write into or rename each other's temporary); the temporary is gone afterwards, whatever happens.
      */
     public static void write(Path target, byte[] bytes) throws IOException {
-        Path tmp = target.resolveSibling("." + target.getFileName() + "." + Long.toUnsignedString(TEMP_NAMES.nextLong(), 36) + ".tmp");
+        Path tmp = temporaryFor(target);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ByteBuffer buf = ByteBuffer.wrap(bytes);

@@ -23,8 +23,6 @@ import org.compress.engine.tensor.Tensor;
 public final class Safetensors {
     /** Elements encoded per write: bounds the writer's scratch buffer (16 MiB for F32) whatever the tensor size. */
     private static final int WRITE_CHUNK_ELEMENTS = 4 << 20;
-    /** Unique names for the temporary file next to the target (created exclusively, with the default permissions). */
-    private static final java.util.Random TEMP_NAMES = new java.security.SecureRandom();
 
     /** Metadata key prefix of the per-tensor checksums this writer adds (value "crc32c:" + 8 hex digits). */
     public static final String CHECKSUM_PREFIX = "checksum:";
@@ -127,7 +125,7 @@ public final class Safetensors {
         Path tmp = null;
         try {
             // not Files.createTempFile: it makes the file owner-only (0600); checkpoints keep the umask's permissions
-            Path fresh = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(TEMP_NAMES.nextLong(), 36) + ".tmp");
+            Path fresh = AtomicFiles.temporaryFor(target);
             try (FileChannel ch = FileChannel.open(fresh, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 tmp = fresh; // ours from here on: deleted if the write fails
                 ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
